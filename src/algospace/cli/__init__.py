@@ -1,0 +1,60 @@
+"""The `algospace` command line: one typer sub-app per area, joined here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from algospace import __version__
+from algospace.cli import data as data_cli
+from algospace.cli import demo as demo_cli
+from algospace.config import load_config, set_config
+from algospace.errors import AlgoSpaceError
+
+app = typer.Typer(
+    name="algospace",
+    help="algospace: regime detection, risk management and a decision core for ES/MES futures.\n\n"
+    "Example: algospace data samples",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data_cli.app, name="data")
+demo_cli.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"algospace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    config: Annotated[
+        Optional[Path], typer.Option("--config", "-c", help="YAML configuration file (see README).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """algospace command line."""
+    if debug:
+        os.environ["ALGOSPACE_DEBUG"] = "1"
+    set_config(load_config(config))
+
+
+def main() -> None:
+    """Console entry point: our errors become one clear line on stderr (traceback with --debug)."""
+    try:
+        app()
+    except AlgoSpaceError as exc:
+        if os.environ.get("ALGOSPACE_DEBUG"):
+            raise
+        typer.secho(f"error: {type(exc).__name__}: {exc}", err=True, fg="red")
+        sys.exit(1)

@@ -1,0 +1,83 @@
+"""Configuration as strict pydantic models, loadable from YAML.
+
+Every section is frozen and forbids unknown keys (a typo in a config file is an error, not a
+silently ignored setting). Defaults work out of the box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from algospace.errors import ConfigError
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InstrumentConfig(StrictModel):
+    """A user-defined instrument (see `algospace.data.instruments`)."""
+
+    name: str
+    point_value: float = Field(gt=0, description="Currency per 1.0 price move per contract.")
+    tick_size: float = Field(gt=0, description="Minimum price increment.")
+    session: str = Field("cme-globex", description="Trading calendar name: cme-globex, nyse-rth or 24h.")
+    currency: str = "USD"
+
+
+class DataConfig(StrictModel):
+    """How market data files are read."""
+
+    timestamp_column: str = "timestamp"
+    timezone: str = Field("UTC", description="Timezone of naive timestamps in input files.")
+    instrument: str = "ES"
+    repair: bool = False
+
+
+class AppConfig(StrictModel):
+    """The whole configuration tree (`algospace --config FILE`)."""
+
+    data: DataConfig = DataConfig()
+    instruments: list[InstrumentConfig] = []
+    runs_dir: Path = Path("runs")
+    seed: int = 0
+
+
+def load_config(path: str | Path | None = None) -> AppConfig:
+    """Read an AppConfig from a YAML file; no path gives the defaults."""
+    if path is None:
+        return AppConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"Config file {p} does not exist; pass an existing YAML file to --config.")
+    try:
+        raw: Any = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {p} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Config file {p} must hold a mapping at the top level; found {type(raw).__name__}.")
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"Config file {p} is invalid:\n" + "\n".join(lines)) from exc
+
+
+_active: AppConfig | None = None
+
+
+def get_config() -> AppConfig:
+    """The configuration in force (set by the CLI's --config; defaults otherwise)."""
+    return _active if _active is not None else AppConfig()
+
+
+def set_config(cfg: AppConfig) -> None:
+    """Make `cfg` the configuration in force for this process."""
+    global _active
+    _active = cfg
