@@ -40,7 +40,7 @@ def spy(csv: str) -> None:
         cols[c] = pa.array(scaled.astype(np.int64))
     table = pa.table(
         {
-            "timestamp_utc_s": pa.array(ts.astype("int64").to_numpy() // 10**9),
+            "timestamp_utc_s": pa.array(ts.dt.as_unit("ns").astype("int64").to_numpy() // 10**9),
             **cols,
             "volume": pa.array(df["volume"].to_numpy().astype(np.int64)),
         }
@@ -56,7 +56,7 @@ def es(csv: str) -> None:
     assert np.array_equal(ticks / 4, df["Price"].to_numpy())
     table = pa.table(
         {
-            "timestamp_utc_ms": pa.array(ts.astype("int64").to_numpy() // 10**6),
+            "timestamp_utc_ms": pa.array(ts.dt.as_unit("ns").astype("int64").to_numpy() // 10**6),
             "price": pa.array(ticks.astype(np.int64)),
             "volume": pa.array(df["Volume"].to_numpy().astype(np.int64)),
         }

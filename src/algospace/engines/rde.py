@@ -1,0 +1,149 @@
+"""RegimeDetectionEngine: load a trained RDE artifact and turn feature windows into regime vectors.
+
+The engine owns what the pure model does not: loading and verifying the artifact and its
+fitted feature spec, the device, input validation, batching and inference mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from algospace.errors import ArtifactError, InputError
+from algospace.models.rde import RegimeVAE
+
+log = logging.getLogger(__name__)
+
+
+class RegimeDetectionEngine:
+    """Window of T bars x F regime features -> 8-d regime vector (the posterior mean).
+
+    Example:
+        >>> engine = RegimeDetectionEngine.load("runs/demo/models/rde")
+        >>> engine.get_regime_vector(window)          # (T, 155) -> (8,)
+        >>> engine.regime_series(bars_30m)            # DataFrame of vectors, one per bar
+    """
+
+    def __init__(self, model: RegimeVAE, manifest: Any, feature_spec: Any, device: torch.device) -> None:
+        self.model = model
+        self.manifest = manifest
+        self.feature_spec = feature_spec
+        self.device = device
+        self._cfg = model.config
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", allow_untrained: bool = False) -> "RegimeDetectionEngine":
+        """Load and verify an RDE artifact directory (weights, config, manifest, feature spec)."""
+        from algospace.artifacts import load_artifact
+        from algospace.features import FeatureSpec
+
+        path = Path(path)
+        model, manifest = load_artifact(path, device=device, allow_untrained=allow_untrained, kind="rde")
+        spec_dir = path / "feature_spec"
+        if not spec_dir.exists():
+            raise ArtifactError(f"RDE artifact {path} has no feature_spec/; retrain it with `algospace train rde`.")
+        spec = FeatureSpec.load(spec_dir)
+        expected = manifest.feature_spec_fingerprint
+        if expected and spec.fingerprint != expected:
+            raise ArtifactError(
+                f"RDE artifact {path}: its feature_spec/ has fingerprint {spec.fingerprint[:12]} but the weights were "
+                f"trained on {expected[:12]}; the artifact is inconsistent — retrain or restore it."
+            )
+        if spec.width != model.config.input_dim:
+            raise ArtifactError(f"RDE artifact {path}: feature width {spec.width} != model input {model.config.input_dim}.")
+        dev = next(model.parameters()).device
+        return cls(model, manifest, spec, dev)
+
+    # --- properties ---------------------------------------------------------------------
+    @property
+    def num_parameters(self) -> int:
+        """Parameters on the inference path (2,477,072 for the default config)."""
+        return self.model.encoder_parameters()
+
+    @property
+    def window(self) -> int:
+        """The window length the model was trained with."""
+        return int(getattr(self.manifest, "metadata", {}).get("window", 48)) if self.manifest is not None else 48
+
+    @property
+    def latent_dim(self) -> int:
+        return self._cfg.latent_dim
+
+    # --- validation ---------------------------------------------------------------------
+    def _check(self, x: Any, rank: int, what: str) -> np.ndarray:
+        if isinstance(x, torch.Tensor):
+            raise InputError(f"{what} must be a numpy array; got a torch.Tensor (call .cpu().numpy() first).")
+        if not isinstance(x, np.ndarray):
+            raise InputError(f"{what} must be a numpy array of shape {self._shape_text(rank)}; got {type(x).__name__}.")
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+            raise InputError(f"{what} must hold real numbers (float or int); got dtype {x.dtype}.")
+        if x.ndim != rank:
+            raise InputError(f"{what} must have rank {rank}, shape {self._shape_text(rank)}; got shape {x.shape}.")
+        t, f = x.shape[-2], x.shape[-1]
+        width = self._cfg.input_dim
+        if f != width:
+            raise InputError(f"{what} must have {width} features (the feature spec's width) in its last axis; got {f}.")
+        lo, hi = self._cfg.min_window, min(self._cfg.max_window, self._cfg.max_len)
+        if not lo <= t <= hi:
+            raise InputError(f"{what} window length T must be in [{lo}, {hi}]; got T={t}.")
+        if rank == 3 and x.shape[0] == 0:
+            raise InputError(f"{what} batch is empty; expected at least one window.")
+        if not np.isfinite(x).all():
+            bad = np.argwhere(~np.isfinite(x))[0].tolist()
+            raise InputError(f"{what} holds NaN or inf (first at index {bad}); features must be finite.")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def _shape_text(self, rank: int) -> str:
+        return "(T, F)" if rank == 2 else "(B, T, F)"
+
+    # --- inference ----------------------------------------------------------------------
+    def _encode(self, batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.device, non_blocking=False)
+            mu, _ = self.model.encode(x)
+            return mu.float().cpu().numpy()
+
+    def get_regime_vector(self, window: np.ndarray) -> np.ndarray:
+        """One window (T, F) -> regime vector (latent_dim,) float32."""
+        x = self._check(window, 2, "window")
+        return self._encode(x[None])[0]
+
+    def get_regime_vectors(self, batch: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """A batch (B, T, F) -> (B, latent_dim) float32, processed in chunks of `batch_size`."""
+        x = self._check(batch, 3, "batch")
+        return np.concatenate([self._encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    def features(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """Bars (1- or 30-minute) -> the 155 features under this artifact's fitted spec."""
+        from algospace.training.rde import to_30m_bars
+
+        instrument = (getattr(self.manifest, "metadata", {}) or {}).get("instrument", "SPY")
+        return self.feature_spec.transform(to_30m_bars(bars, instrument))
+
+    def regime_series(self, bars_or_features: pd.DataFrame, window: int | None = None, batch_size: int = 256) -> pd.DataFrame:
+        """The regime vector at every bar with a full causal window (window ending at that bar)."""
+        if not isinstance(bars_or_features, pd.DataFrame):
+            raise InputError(f"regime_series expects a DataFrame of bars or features; got {type(bars_or_features).__name__}.")
+        names = list(self.feature_spec.names)
+        if list(bars_or_features.columns) == names:
+            feats = bars_or_features
+        elif {"open", "high", "low", "close", "volume"} <= set(bars_or_features.columns):
+            feats = self.features(bars_or_features)
+        else:
+            raise InputError("regime_series needs bars (open, high, low, close, volume) or the spec's feature columns.")
+        t = window or self.window
+        values = feats.to_numpy(np.float32)
+        if len(values) < t:
+            raise InputError(f"regime_series needs at least {t} feature rows for one window; got {len(values)}.")
+        view = np.lib.stride_tricks.sliding_window_view(values, t, axis=0).transpose(0, 2, 1)  # (N, T, F)
+        out = np.concatenate(
+            [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]
+        )
+        cols = [f"regime_{i}" for i in range(out.shape[1])]
+        return pd.DataFrame(out, index=feats.index[t - 1 :], columns=cols)

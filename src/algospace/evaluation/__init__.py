@@ -1,0 +1,1 @@
+"""Honest evaluation: synthetic data with known regimes, baselines, out-of-sample tests."""

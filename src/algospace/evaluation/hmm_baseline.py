@@ -1,0 +1,55 @@
+"""A causal baseline for regime recovery: a Gaussian HMM with forward-filtered states only.
+
+hmmlearn's `predict`/`predict_proba` use the whole sequence (Viterbi / forward-backward
+smoothing), which looks ahead. We fit with hmmlearn, then run the forward filter ourselves
+(a dozen lines) so the state at bar t uses observations <= t only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+
+def baseline_observations(bars_30m: pd.DataFrame) -> pd.DataFrame:
+    """Causal per-bar observations: return, range, volume and rolling statistics (no look-ahead)."""
+    close = bars_30m["close"]
+    ret = np.log(close).diff()
+    obs = pd.DataFrame(
+        {
+            "ret": ret,
+            "log_range": np.log((bars_30m["high"] - bars_30m["low"]) / close + 1e-8),
+            "log_volume": np.log1p(bars_30m["volume"]),
+            "vol_8": ret.rolling(8).std(),
+            "mom_8": ret.rolling(8).sum(),
+            "ac_16": ret.rolling(16).apply(lambda r: np.corrcoef(r[1:], r[:-1])[0, 1], raw=True),
+        },
+        index=bars_30m.index,
+    )
+    return obs.dropna()
+
+
+def fit_hmm(train_obs: np.ndarray, n_states: int, seed: int = 0):  # -> hmmlearn.hmm.GaussianHMM
+    from hmmlearn.hmm import GaussianHMM
+
+    model = GaussianHMM(n_components=n_states, covariance_type="full", n_iter=200, random_state=seed, tol=1e-4)
+    model.fit(train_obs)
+    return model
+
+
+def forward_filter(model, obs: np.ndarray) -> np.ndarray:
+    """P(state_t | obs_<=t) for every t (filtering, not smoothing). Returns (N, K)."""
+    k = model.n_components
+    log_b = np.column_stack(
+        [multivariate_normal(mean=model.means_[j], cov=model.covars_[j], allow_singular=True).logpdf(obs) for j in range(k)]
+    )  # (N, K)
+    log_a = np.log(model.transmat_ + 1e-300)
+    alpha = np.empty_like(log_b)
+    prev = np.log(model.startprob_ + 1e-300) + log_b[0]
+    alpha[0] = prev - logsumexp(prev)
+    for t in range(1, len(obs)):
+        prev = logsumexp(alpha[t - 1][:, None] + log_a, axis=0) + log_b[t]
+        alpha[t] = prev - logsumexp(prev)
+    return np.exp(alpha)

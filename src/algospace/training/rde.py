@@ -1,0 +1,374 @@
+"""Train the Regime Detection Engine: a beta-VAE on causal windows of the 155 regime features.
+
+Reads top to bottom: data (30-minute bars, chronological split, feature spec fitted on the
+training part only, windows that straddle a split dropped), model init (scratch or resume),
+one loop (lr schedule, KL annealing, forward/backward, clip, step, evaluate, checkpoint,
+early stop), then the artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from algospace.errors import DataError, InputError
+from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
+from algospace.training.rde_config import RDETrainConfig
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class RDEData:
+    """Windows and their split, ready for training. Built by `prepare_rde_data`."""
+
+    spec: Any  # the FeatureSpec fitted on the training part
+    features: pd.DataFrame  # (rows, F) features of every bar after warm-up
+    windows: dict[str, np.ndarray]  # split -> (N, T, F) float32
+    window_ends: dict[str, pd.DatetimeIndex]
+    boundaries: dict[str, pd.Timestamp]  # first bar of val and of test
+    data_fingerprint: str
+    date_range: tuple[str, str]
+    bars_30m: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def to_30m_bars(bars: pd.DataFrame, instrument: str) -> pd.DataFrame:
+    """Return 30-minute bars: passed through when already 30-minute, else aggregated."""
+    from algospace.data import make_bars, validate_bars
+
+    validate_bars(bars)
+    if len(bars) < 2:
+        raise DataError(f"Need at least 2 bars to tell the bar size; got {len(bars)}.")
+    step = pd.Series(bars.index).diff().median()
+    if step == pd.Timedelta(minutes=30):
+        return bars
+    if step > pd.Timedelta(minutes=30):
+        raise DataError(f"Bars are {step} apart; the RDE needs 30-minute bars or finer (1-minute bars are aggregated).")
+    return make_bars(bars, 30, instrument)
+
+
+def data_fingerprint(bars: pd.DataFrame) -> str:
+    """sha256 of the bar timestamps and OHLCV values: identifies the training data."""
+    h = hashlib.sha256()
+    h.update(bars.index.asi8.tobytes())
+    h.update(np.ascontiguousarray(bars[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def _windows_by_split(
+    features: pd.DataFrame, window: int, stride: int, boundaries: dict[str, pd.Timestamp]
+) -> tuple[dict[str, np.ndarray], dict[str, pd.DatetimeIndex]]:
+    """Causal windows (ending at bar t, reading rows <= t); a window straddling a split is dropped."""
+    values = features.to_numpy(np.float32)
+    if len(values) < window:
+        raise DataError(f"Only {len(values)} feature rows after warm-up; a window needs {window}. Use more data.")
+    idx = features.index
+    split_of = np.zeros(len(idx), dtype=np.int8)
+    split_of[idx >= boundaries["val"]] = 1
+    split_of[idx >= boundaries["test"]] = 2
+    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (N-T+1, F, T)
+    ends = np.arange(window - 1, len(values))
+    same = split_of[ends - window + 1] == split_of[ends]
+    out: dict[str, np.ndarray] = {}
+    out_ends: dict[str, pd.DatetimeIndex] = {}
+    for code, name in enumerate(SPLITS):
+        keep = np.flatnonzero(same & (split_of[ends] == code))
+        keep = keep[:: stride]
+        out[name] = np.ascontiguousarray(view[keep].transpose(0, 2, 1))  # (N, T, F)
+        out_ends[name] = idx[ends[keep]]
+    return out, out_ends
+
+
+def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: Any | None = None) -> RDEData:
+    """Bars -> 30-minute bars -> chronological split -> spec fitted on train only -> windows."""
+    from algospace.features import FeatureSpec
+
+    bars30 = to_30m_bars(bars, instrument)
+    n = len(bars30)
+    i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
+    if i_val < 1 or i_test <= i_val or i_test >= n:
+        raise DataError(f"{n} 30-minute bars are too few to split {cfg.train_fraction}/{cfg.val_fraction}/rest.")
+    boundaries = {"val": bars30.index[i_val], "test": bars30.index[i_test]}
+    fitted = spec if spec is not None else FeatureSpec.default().fit(bars30.iloc[:i_val])
+    features = fitted.transform(bars30)
+    windows, ends = _windows_by_split(features, cfg.window, cfg.stride, boundaries)
+    for name in SPLITS:
+        if len(windows[name]) == 0:
+            raise DataError(
+                f"The {name} split holds no complete {cfg.window}-bar window; use more data or a smaller window."
+            )
+    return RDEData(
+        spec=fitted,
+        features=features,
+        windows=windows,
+        window_ends=ends,
+        boundaries=boundaries,
+        data_fingerprint=data_fingerprint(bars30),
+        date_range=(bars30.index[0].isoformat(), bars30.index[-1].isoformat()),
+        bars_30m=n,
+    )
+
+
+def model_config(cfg: RDETrainConfig, input_dim: int) -> RDEConfig:
+    """The architecture for this training config and feature width."""
+    m = cfg.model
+    return RDEConfig(
+        input_dim=input_dim,
+        d_model=m.d_model,
+        n_heads=m.n_heads,
+        n_layers=m.n_layers,
+        d_ff=m.d_ff,
+        dropout=m.dropout,
+        latent_dim=m.latent_dim,
+        head_hidden=m.head_hidden,
+        decoder_hidden=m.decoder_hidden,
+    )
+
+
+@torch.no_grad()
+def evaluate_windows(model: RegimeVAE, windows: np.ndarray, beta: float, batch_size: int = 256) -> dict[str, float]:
+    """Reconstruction, KL, ELBO loss, active latent dimensions and the input-blind baseline."""
+    was_training = model.training
+    model.eval()
+    rec_sum, kl_sum, mus, targets = 0.0, 0.0, [], []
+    for start in range(0, len(windows), batch_size):
+        x = torch.from_numpy(windows[start : start + batch_size])
+        rec, kl, mu = elbo_terms(model, x)
+        rec_sum += rec.item() * len(x)
+        kl_sum += kl.item() * len(x)
+        mus.append(mu)
+        targets.append(window_summary(x))
+    model.train(was_training)
+    n = len(windows)
+    mu_all = torch.cat(mus)
+    target = torch.cat(targets)
+    # The best an input-blind model can do is to predict the mean summary: its MSE is the
+    # summaries' variance. A ratio well below 1 means the encoder reads its input.
+    blind = ((target - target.mean(dim=0)) ** 2).mean().item()
+    active = int((mu_all.var(dim=0) > 0.01).sum().item()) if n > 1 else 0  # Burda et al.'s activity test
+    rec, kl = rec_sum / n, kl_sum / n
+    return {
+        "recon": rec,
+        "kl": kl,
+        "loss": rec + beta * kl,
+        "blind_recon": blind,
+        "recon_vs_blind": rec / blind if blind > 0 else float("nan"),
+        "active_dims": active,
+        "windows": n,
+    }
+
+
+def _lr_at(step: int, total: int, cfg: RDETrainConfig) -> float:
+    """Linear warm-up then cosine decay to 10 % of the peak."""
+    warm = max(1, int(total * cfg.warmup_fraction))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _beta_at(epoch: int, cfg: RDETrainConfig) -> float:
+    if cfg.kl_anneal_epochs == 0:
+        return cfg.beta
+    return cfg.beta * min(1.0, (epoch + 1) / cfg.kl_anneal_epochs)
+
+
+def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
+    """Identifies a run: a checkpoint resumes only the same config on the same data and spec."""
+    blob = json.dumps({"cfg": cfg.model_dump(mode="json"), "data": data.data_fingerprint, "spec": data.spec.fingerprint})
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where an interrupted run keeps its state: a sibling of the artifact directory."""
+    return out.parent / f".{out.name}.ckpt.pt"
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class TrainResult:
+    model: RegimeVAE
+    metrics: dict[str, Any]
+    history: list[dict[str, float]]
+    data: RDEData
+
+
+def fit_rde(
+    data: RDEData,
+    cfg: RDETrainConfig,
+    checkpoint: Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train on prepared windows; resumes from `checkpoint` when it holds the same run."""
+    # --- setup ---------------------------------------------------------------------------
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    train = torch.from_numpy(data.windows["train"])
+    n_train = len(train)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.max_epochs
+    run_key = _run_key(cfg, data)
+
+    # --- init: scratch or resume ------------------------------------------------------------
+    model = RegimeVAE(model_config(cfg, data.features.shape[1]))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state.get("run_key") == run_key:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            best_state = state["best_model"]
+            gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
+            history = json.loads(state["history"])
+            log.info("resuming RDE training at epoch %d from %s", start_epoch, checkpoint)
+        else:
+            log.warning("checkpoint %s belongs to another run (config or data differ); starting from scratch", checkpoint)
+
+    # --- one loop ---------------------------------------------------------------------------
+    t0 = time.monotonic()
+    stop_reason = "max_epochs"
+    bar = _progress(progress)
+    task = bar.add_task("train rde", total=total_steps, completed=step, info="") if bar else None
+    try:
+        for epoch in range(start_epoch, cfg.max_epochs):
+            if bad_epochs >= cfg.patience:
+                stop_reason = "early_stopping"
+                break
+            beta = _beta_at(epoch, cfg)
+            model.train()
+            order = torch.randperm(n_train, generator=gen)
+            ep_rec, ep_kl = 0.0, 0.0
+            for b in range(steps_per_epoch):
+                for group in opt.param_groups:
+                    group["lr"] = _lr_at(step, total_steps, cfg)
+                x = train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+                rec, kl, _ = elbo_terms(model, x)
+                loss = rec + beta * kl
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                step += 1
+                ep_rec += rec.item() * len(x)
+                ep_kl += kl.item() * len(x)
+                if bar:
+                    bar.update(task, advance=1, info=f"epoch {epoch + 1} rec {rec.item():.4f} kl {kl.item():.3f}")
+            val = evaluate_windows(model, data.windows["val"], cfg.beta)
+            history.append(
+                {"epoch": epoch + 1, "beta": beta, "train_recon": ep_rec / n_train, "train_kl": ep_kl / n_train,
+                 "val_recon": val["recon"], "val_kl": val["kl"], "val_loss": val["loss"], "val_active_dims": val["active_dims"]}
+            )
+            log.info("epoch %d: %s", epoch + 1, history[-1])
+            # Early stopping only counts once the KL weight is at its final value, so the
+            # validation ELBO compared is the same objective from epoch to epoch.
+            if epoch + 1 >= cfg.kl_anneal_epochs and val["loss"] < best:
+                best, bad_epochs = val["loss"], 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif epoch + 1 >= cfg.kl_anneal_epochs:
+                bad_epochs += 1
+            if checkpoint is not None:
+                _save_checkpoint(
+                    checkpoint,
+                    {"run_key": run_key, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "best_model": best_state, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                     "epoch": epoch + 1, "step": step, "best": best, "bad_epochs": bad_epochs,
+                     "history": json.dumps(history)},
+                )
+            if (time.monotonic() - t0) / 60.0 > cfg.max_minutes:
+                stop_reason = "time_budget"
+                break
+        else:
+            stop_reason = "early_stopping" if bad_epochs >= cfg.patience else "max_epochs"
+    finally:
+        if bar:
+            bar.stop()
+
+    # --- evaluate the best model on every split ----------------------------------------------
+    model.load_state_dict(best_state)
+    model.eval()
+    metrics: dict[str, Any] = {
+        name: evaluate_windows(model, data.windows[name], cfg.beta) for name in SPLITS
+    }
+    metrics.update(
+        {"epochs": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
+         "best_val_loss": best if math.isfinite(best) else metrics["val"]["loss"]}
+    )
+    return TrainResult(model=model, metrics=metrics, history=history, data=data)
+
+
+def _progress(enabled: bool):  # -> rich.progress.Progress | None
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   TextColumn("{task.fields[info]}"), transient=False)
+    bar.start()
+    return bar
+
+
+def train_rde(
+    bars: pd.DataFrame,
+    out: str | Path,
+    cfg: RDETrainConfig | None = None,
+    instrument: str = "SPY",
+    progress: bool = True,
+) -> TrainResult:
+    """Bars (1- or 30-minute) -> features -> trained RDE artifact at `out` (provenance `trained`)."""
+    from algospace.artifacts import save_artifact
+
+    cfg = cfg or RDETrainConfig()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory; give a directory path for the artifact.")
+    data = prepare_rde_data(bars, instrument, cfg)
+    ckpt = checkpoint_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = fit_rde(data, cfg, checkpoint=ckpt, progress=progress)
+    metadata = {
+        "feature_spec_fingerprint": data.spec.fingerprint,
+        "training_data_fingerprint": data.data_fingerprint,
+        "training_date_range": list(data.date_range),
+        "split_boundaries": {k: v.isoformat() for k, v in data.boundaries.items()},
+        "metrics": result.metrics,
+        "seed": cfg.seed,
+        "instrument": instrument,
+        "window": cfg.window,
+        "train_config": cfg.model_dump(mode="json"),
+        "history": result.history,
+    }
+    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata,
+                  write_extra=lambda d: data.spec.save(Path(d) / "feature_spec"))
+    ckpt.unlink(missing_ok=True)
+    return result
+
+
+__all__ = ["RDEData", "TrainResult", "prepare_rde_data", "fit_rde", "train_rde", "evaluate_windows", "to_30m_bars",
+           "data_fingerprint", "checkpoint_path", "model_config"]

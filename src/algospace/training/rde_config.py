@@ -1,0 +1,80 @@
+"""Training configuration of the Regime Detection Engine (pydantic, strict, YAML-loadable)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from algospace.config import StrictModel
+
+
+class RDEModelSize(StrictModel):
+    """Architecture knobs exposed to users; the rest stays at the reference values."""
+
+    d_model: int = Field(256, ge=8)
+    n_heads: int = Field(8, ge=1)
+    n_layers: int = Field(3, ge=1)
+    d_ff: int = Field(1024, ge=8)
+    head_hidden: int = Field(128, ge=4)
+    decoder_hidden: int = Field(128, ge=4)
+    latent_dim: int = Field(8, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> "RDEModelSize":
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        return self
+
+
+class RDETrainConfig(StrictModel):
+    """How an RDE is trained. `preset("tiny")` is for tests, `preset("default")` for real runs."""
+
+    model: RDEModelSize = RDEModelSize()
+    window: int = Field(48, ge=12, le=96, description="Bars per regime window (T).")
+    stride: int = Field(2, ge=1, description="Bars between the ends of consecutive training windows.")
+    train_fraction: float = Field(0.70, gt=0.0, lt=1.0)
+    val_fraction: float = Field(0.15, gt=0.0, lt=1.0)
+    batch_size: int = Field(64, ge=1)
+    max_epochs: int = Field(30, ge=1)
+    lr: float = Field(3e-4, gt=0.0)
+    weight_decay: float = Field(1e-2, ge=0.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="Share of steps with linear lr warm-up before cosine decay.")
+    grad_clip: float = Field(1.0, gt=0.0)
+    beta: float = Field(0.01, ge=0.0, description="Final KL weight of the beta-VAE.")
+    kl_anneal_epochs: int = Field(5, ge=0, description="Epochs over which beta rises linearly from 0.")
+    patience: int = Field(5, ge=1, description="Epochs without validation-ELBO improvement before stopping.")
+    max_minutes: float = Field(8.0, gt=0.0, description="Wall-clock budget; training stops (and says so) when spent.")
+    seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
+
+    @model_validator(mode="after")
+    def _fractions(self) -> "RDETrainConfig":
+        if self.train_fraction + self.val_fraction >= 1.0:
+            raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
+        return self
+
+    @classmethod
+    def preset(cls, name: Literal["tiny", "default"], **overrides: object) -> "RDETrainConfig":
+        """Named presets: `tiny` trains in seconds (tests), `default` is the reference model."""
+        if name == "default":
+            base: dict[str, object] = {}
+        elif name == "tiny":
+            base = {
+                "model": RDEModelSize(d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=16, decoder_hidden=16),
+                "window": 12,
+                "stride": 4,
+                "batch_size": 32,
+                "max_epochs": 3,
+                "lr": 2e-3,
+                "kl_anneal_epochs": 1,
+                "patience": 2,
+                "max_minutes": 2.0,
+            }
+        else:
+            from algospace.errors import ConfigError
+
+            raise ConfigError(f"Unknown RDE preset {name!r}; expected 'tiny' or 'default'.")
+        base.update(overrides)
+        return cls.model_validate(base)
