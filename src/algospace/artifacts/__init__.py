@@ -1,0 +1,48 @@
+"""Model artifacts: safe, versioned, verified saving and loading, and legacy .pth import.
+
+An artifact is a directory: `model.safetensors` (weights only), `config.json` (architecture)
+and `manifest.json` (format version, kind, checksums, provenance, feature-spec and training
+fingerprints). Loading never unpickles, loads state dicts strictly and refuses untrained or
+tampered artifacts unless the caller opts in. See docs/artifacts.md.
+"""
+
+from algospace.artifacts.devices import resolve_device
+from algospace.artifacts.format import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    WEIGHTS_FILE,
+    ArtifactMetadata,
+    LegacySource,
+    Manifest,
+    TrainingData,
+)
+from algospace.artifacts.inspect import ArtifactReport, Check, LegacyReport, find_artifacts, inspect_artifact, verify_artifact
+from algospace.artifacts.legacy import import_legacy, register_legacy_importer
+from algospace.artifacts.load import load_artifact, read_manifest
+from algospace.artifacts.safety import require_safe_torch
+from algospace.artifacts.save import save_artifact
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT_VERSION",
+    "MANIFEST_FILE",
+    "WEIGHTS_FILE",
+    "ArtifactMetadata",
+    "ArtifactReport",
+    "Check",
+    "LegacyReport",
+    "LegacySource",
+    "Manifest",
+    "TrainingData",
+    "find_artifacts",
+    "import_legacy",
+    "inspect_artifact",
+    "load_artifact",
+    "read_manifest",
+    "register_legacy_importer",
+    "require_safe_torch",
+    "resolve_device",
+    "save_artifact",
+    "verify_artifact",
+]

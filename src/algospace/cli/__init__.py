@@ -12,6 +12,10 @@ import typer
 from algospace import __version__
 from algospace.cli import data as data_cli
 from algospace.cli import demo as demo_cli
+from algospace.cli import features as features_cli
+from algospace.cli import models as models_cli
+from algospace.cli import eval as eval_cli
+from algospace.cli import train as train_cli
 from algospace.config import load_config, set_config
 from algospace.errors import AlgoSpaceError
 
@@ -24,6 +28,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_cli.app, name="data")
+app.add_typer(features_cli.app, name="features")
+app.add_typer(models_cli.app, name="models")
+app.add_typer(train_cli.app, name="train")
+app.add_typer(eval_cli.app, name="eval")
 demo_cli.register(app)
 
 

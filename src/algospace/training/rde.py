@@ -189,7 +189,10 @@ def _beta_at(epoch: int, cfg: RDETrainConfig) -> float:
 
 def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
     """Identifies a run: a checkpoint resumes only the same config on the same data and spec."""
-    blob = json.dumps({"cfg": cfg.model_dump(mode="json"), "data": data.data_fingerprint, "spec": data.spec.fingerprint})
+    # The wall-clock budget and thread count do not change what a step computes: a run
+    # stopped by its budget resumes under a larger one.
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads"})
+    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

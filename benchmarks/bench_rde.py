@@ -1,0 +1,135 @@
+"""RDE inference benchmark: latency vs ONNX Runtime and the FLOP floor, throughput, memory.
+
+Prints a table. Targets (issue 5): single window (T=48, B=1) p50 at or below ONNX Runtime's
+and within 2x of the FLOP floor; batch (B=256, T=48) >= 70 % of the FLOP-limited rate;
+resident memory growth <= 2 MB over 10,000 calls after warm-up.
+
+    .venv/bin/python benchmarks/bench_rde.py [--artifact runs/demo/models/rde] [--calls 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from algospace.engines.rde import RegimeDetectionEngine
+from algospace.models.rde import RDEConfig, RegimeVAE
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def timeit(fn, n: int, warmup: int = 20) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def matmul_rate(size: int = 1024, reps: int = 30) -> float:
+    """FLOP/s torch reaches on a large fp32 matmul on this machine (the achievable peak)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    times = timeit(lambda: torch.mm(a, b), reps, warmup=5)
+    return 2 * size**3 / statistics.median(times)
+
+
+def model_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one encode. Counted on the unfused path (grad enabled): the counter cannot see
+    inside PyTorch's fused inference kernels, which do the same arithmetic."""
+    with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        model.encode(x)
+    return counter.get_total_flops()
+
+
+class _Encoder(torch.nn.Module):
+    def __init__(self, model: RegimeVAE) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(x)[0]
+
+
+def onnx_session(model: RegimeVAE, t: int, width: int):
+    import onnxruntime as ort
+
+    path = Path(tempfile.mkdtemp()) / "rde.onnx"
+    torch.onnx.export(_Encoder(model).eval(), (torch.randn(1, t, width),), str(path), input_names=["x"],
+                      output_names=["mu"], dynamic_axes={"x": {0: "batch"}}, dynamo=False)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--artifact", type=Path, default=None, help="Trained RDE artifact (default: untrained reference config).")
+    ap.add_argument("--calls", type=int, default=10_000)
+    ap.add_argument("--reps", type=int, default=300)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    if args.artifact:
+        engine = RegimeDetectionEngine.load(args.artifact, device="cpu")
+    else:
+        model = RegimeVAE(RDEConfig()).eval()
+        engine = RegimeDetectionEngine(model, None, None, torch.device("cpu"))
+    model = engine.model
+    width, t = model.config.input_dim, 48
+    window = np.random.default_rng(0).standard_normal((t, width)).astype(np.float32)
+    batch = np.random.default_rng(1).standard_normal((256, t, width)).astype(np.float32)
+
+    rate = matmul_rate()
+    flops1 = model_flops(model, torch.from_numpy(window[None]))
+    flops256 = model_flops(model, torch.from_numpy(batch))
+    floor1 = flops1 / rate
+
+    eager = timeit(lambda: engine.get_regime_vector(window), args.reps)
+    sess = onnx_session(model, t, width)
+    ort_times = timeit(lambda: sess.run(None, {"x": window[None]}), args.reps)
+    diff = np.abs(sess.run(None, {"x": window[None]})[0][0] - engine.get_regime_vector(window)).max()
+    batch_times = timeit(lambda: engine.get_regime_vectors(batch), 10, warmup=2)
+
+    gc.collect()
+    for _ in range(200):
+        engine.get_regime_vector(window)
+    before = rss_mb()
+    for _ in range(args.calls):
+        engine.get_regime_vector(window)
+    gc.collect()
+    growth = rss_mb() - before
+
+    p50, p99 = statistics.median(eager) * 1e3, float(np.percentile(eager, 99)) * 1e3
+    o50 = statistics.median(ort_times) * 1e3
+    b_med = statistics.median(batch_times)
+    achieved = flops256 / b_med
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"matmul rate (1024^3 fp32): {rate / 1e9:.1f} GFLOP/s; model FLOPs at T=48: {flops1 / 1e6:.1f} M per window")
+    print(f"{'measure':44s} {'value':>12s} {'target':>14s} {'ratio':>8s}")
+    print(f"{'single window p50 (engine, eager torch)':44s} {p50:10.3f}ms {'<= ORT':>14s} {p50 / o50:7.2f}x")
+    print(f"{'single window p99 (engine, eager torch)':44s} {p99:10.3f}ms {'':>14s} {'':>8s}")
+    print(f"{'single window p50 (ONNX Runtime)':44s} {o50:10.3f}ms {'':>14s} {'':>8s}")
+    print(f"{'FLOP floor, one window':44s} {floor1 * 1e3:10.3f}ms {'p50 <= 2x':>14s} {p50 / (floor1 * 1e3):7.2f}x")
+    print(f"{'batch 256 x 48: time':44s} {b_med * 1e3:10.1f}ms {'':>14s} {'':>8s}")
+    print(f"{'batch 256 x 48: share of FLOP-limited rate':44s} {achieved / rate * 100:10.1f} % {'>= 70 %':>14s} {'':>8s}")
+    print(f"{'RSS growth over ' + str(args.calls) + ' calls':44s} {growth:10.2f}MB {'<= 2 MB':>14s} {'':>8s}")
+    print(f"{'max |ORT - torch| on the regime vector':44s} {diff:12.2e}")
+
+
+if __name__ == "__main__":
+    main()

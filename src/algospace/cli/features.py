@@ -1,0 +1,163 @@
+"""`algospace features ...`: build the 155 regime features for a bar file, describe them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from algospace.errors import InputError
+
+app = typer.Typer(
+    help="Regime features: build the 155 MMD regime features, describe them.\n\n"
+    "Example: algospace features build --data spy-1m --out runs/features.parquet",
+    no_args_is_help=True,
+)
+
+_TRAIN_SHARE = 0.7  # default training share: the chronological 70/15/15 split the RDE trains with
+
+
+def bars_30m(bars: pd.DataFrame, instrument: str) -> pd.DataFrame:
+    """Return 30-minute bars: finer bars are aggregated with make_bars; 30-minute bars pass through."""
+    from algospace.data import make_bars
+
+    if len(bars) < 2:
+        raise InputError(f"Expected a bar history; got {len(bars)} bars.")
+    step = pd.Series(bars.index).diff().median()
+    if step < pd.Timedelta(minutes=30):
+        return make_bars(bars, 30, instrument)
+    if step == pd.Timedelta(minutes=30):
+        return bars.loc[:, ["open", "high", "low", "close", "volume"]]
+    raise InputError(
+        f"The regime features run on 30-minute bars; the input's typical bar spacing is {step}. "
+        "Pass 1-, 5- or 30-minute bars (or ticks aggregated with algospace.data.make_bars)."
+    )
+
+
+def _fit_mask(index: pd.DatetimeIndex, fit_until: str | None) -> tuple[pd.Series | slice, str]:
+    if fit_until is None:
+        n = int(len(index) * _TRAIN_SHARE)
+        return slice(0, n), f"first {_TRAIN_SHARE:.0%} of bars (until {index[n - 1]})"
+    try:
+        ts = pd.Timestamp(fit_until)
+    except ValueError as exc:
+        raise InputError(f"--fit-until expects a date or timestamp like 2018-12-31; received {fit_until!r}.") from exc
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if len(fit_until.strip()) <= 10:  # a bare date includes the whole day
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return index <= ts, f"bars until {ts}"
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, fingerprint: str) -> None:
+    """Write features atomically with the spec fingerprint in the Parquet metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    meta = dict(table.schema.metadata or {})
+    meta[b"algospace.feature_spec_fingerprint"] = fingerprint.encode()
+    table = table.replace_schema_metadata(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command("build")
+def build(
+    data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet; 1-, 5- or 30-minute) or a sample name (spy-1m).")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write: one row per 30-minute bar, 155 columns.")],
+    spec: Annotated[Optional[Path], typer.Option("--spec", help="A fitted spec (JSON) to use instead of fitting.")] = None,
+    fit_until: Annotated[
+        Optional[str], typer.Option("--fit-until", help="Fit on bars up to this date (UTC); default: first 70% of bars.")
+    ] = None,
+    save_spec: Annotated[
+        Optional[Path], typer.Option("--save-spec", help="Where to save the fitted spec; default: OUT with .spec.json.")
+    ] = None,
+    instrument: Annotated[str, typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars.")] = "SPY",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Build the 155 regime features for every 30-minute bar after the warm-up.
+
+    Finer input is aggregated to 30-minute bars aligned to the instrument's sessions. Without
+    --spec, a new spec is fitted on training bars only (--fit-until, default the first 70%)
+    and saved next to the output; with --spec the given fitted spec is used and never refitted.
+    The Parquet metadata records the spec fingerprint.
+
+    Example: algospace features build --data spy-1m --out runs/features.parquet --fit-until 2018-12-31
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from algospace.cli._common import read_bars
+    from algospace.features import FeatureSpec
+
+    if spec is not None and fit_until is not None:
+        raise InputError("--spec uses an already fitted spec; --fit-until only applies when fitting. Pass one of them.")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=quiet, transient=True) as progress:
+        task = progress.add_task("loading bars", total=None)
+        bars = bars_30m(read_bars(data, instrument), instrument)
+        if spec is not None:
+            fitted = FeatureSpec.load(spec)
+            note = f"spec {spec}"
+        else:
+            mask, what = _fit_mask(bars.index, fit_until)
+            progress.update(task, description=f"fitting on {what}")
+            fitted = FeatureSpec.default().fit(bars.loc[mask] if not isinstance(mask, slice) else bars.iloc[mask])
+            spec_path = save_spec if save_spec is not None else out.with_suffix(".spec.json")
+            fitted.save(spec_path)
+            note = f"fitted on {what}; spec saved to {spec_path}"
+        progress.update(task, description="computing features", total=len(bars) - fitted.warmup, completed=0)
+        feats = fitted.transform(bars, progress=lambda done, total: progress.update(task, completed=done))
+        progress.update(task, description="writing")
+        _write_parquet(feats, out, fitted.fingerprint)
+    typer.echo(
+        f"{len(feats):,} rows x {fitted.width} features ({feats.index[0]} .. {feats.index[-1]}) -> {out}\n"
+        f"  {note}\n  fingerprint {fitted.fingerprint}"
+    )
+
+
+@app.command("describe")
+def describe(
+    spec: Annotated[Optional[Path], typer.Option("--spec", help="A fitted spec (JSON); default: the default spec.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table instead of a terminal table.")] = False,
+) -> None:
+    """Print the feature table: name, group, window, formula and why it helps tell regimes apart.
+
+    With --spec, also shows the spec's fingerprint and training range.
+
+    Example: algospace features describe --markdown > features-table.md
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from algospace.features import FeatureSpec
+
+    fs = FeatureSpec.load(spec) if spec is not None else FeatureSpec.default()
+    header = f"FeatureSpec version {fs.version}: {fs.width} features, warm-up {fs.warmup} bars"
+    if fs.is_fitted:
+        st = fs.state_
+        header += f"; fitted on {st.fit_bars} bars {st.fit_start} .. {st.fit_end}; fingerprint {fs.fingerprint}"
+    if markdown:
+        lines = [header, "", "| # | name | group | window | formula | why it separates regimes |", "|---|---|---|---|---|---|"]
+        for i, info in enumerate(fs.info):
+            lines.append(f"| {i} | `{info.name}` | {info.group} | {info.window} | {info.formula} | {info.why} |")
+        typer.echo("\n".join(lines))
+        return
+    table = Table(title=header, show_lines=False)
+    for col in ("#", "name", "group", "window", "formula", "why"):
+        table.add_column(col, overflow="fold")
+    for i, info in enumerate(fs.info):
+        table.add_row(str(i), info.name, info.group, str(info.window), info.formula, info.why)
+    Console(width=200).print(table)

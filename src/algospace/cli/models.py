@@ -1,0 +1,201 @@
+"""`algospace models ...`: inspect, verify, list and import model artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from algospace.errors import ArtifactError
+
+app = typer.Typer(
+    help="Model artifacts: inspect, verify, list, import legacy .pth files.\n\nExample: algospace models list runs/",
+    no_args_is_help=True,
+)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+@app.command("inspect")
+def inspect_cmd(
+    path: Annotated[Path, typer.Argument(help="Artifact directory, or a legacy .pth file.")],
+) -> None:
+    """Show what an artifact or a legacy .pth file is.
+
+    For a directory: kind, parameters, size, checksum status, provenance, feature spec,
+    training summary and flags. For a .pth file: its format, layout, tensors and whether it
+    is a placeholder or needs code to load (found without running anything from it).
+
+    Example: algospace models inspect runs/rde-1
+    """
+    from algospace.artifacts import LegacyReport, inspect_artifact
+
+    report = inspect_artifact(path)
+    console = _console()
+    table = Table(title=f"model: {path}", show_header=False)
+    table.add_column("item", style="bold")
+    table.add_column("value", overflow="fold")
+    if isinstance(report, LegacyReport):
+        rows = [
+            ("type", f"legacy file ({report.format})"),
+            ("status", report.status),
+            ("detail", report.detail),
+            ("size", _size(report.size_bytes)),
+            ("sha256", report.sha256),
+        ]
+        if report.layout:
+            rows += [
+                ("layout", report.layout),
+                ("tensors", str(report.n_tensors)),
+                ("parameters", f"{report.parameter_count:,} (positional table excluded)"),
+                ("looks like kind", report.guessed_kind or "unknown"),
+                ("extras", ", ".join(f"{k}={v}" for k, v in report.extras.items()) or "none"),
+            ]
+        for k, v in rows:
+            table.add_row(k, v)
+        console.print(table)
+        return
+    m = report.manifest
+    if m is None:
+        table.add_row("status", "[red]not a readable artifact[/red]")
+        table.add_row("detail", report.checks[0].detail)
+        console.print(table)
+        raise ArtifactError(report.checks[0].detail)
+    td = m.training_data
+    span = f"{td.start:%Y-%m-%d} .. {td.end:%Y-%m-%d}" if td.start and td.end else "not recorded"
+    metrics = ", ".join(f"{k}={v:.4g}" for k, v in m.training_metrics.items()) or "none"
+    rows = [
+        ("kind", m.kind),
+        ("provenance", m.provenance),
+        ("parameters", f"{m.parameter_count:,}"),
+        ("size", _size(report.size_bytes)),
+        *((f"check: {c.name}", ("ok: " if c.ok else "[red]FAILED[/red]: ") + c.detail) for c in report.checks),
+        ("weights sha256", m.weights_sha256),
+        ("feature spec", m.feature_spec_fingerprint or "not recorded"),
+        ("training data", f"{td.fingerprint or 'no fingerprint'}; {span}" + (f"; {td.description}" if td.description else "")),
+        ("training metrics", metrics),
+        ("seed", str(m.seed) if m.seed is not None else "not recorded"),
+        ("created", f"{m.created_at:%Y-%m-%d %H:%M:%S} UTC, algospace {m.algospace_version}, torch {m.torch_version}"),
+        ("format version", str(m.format_version)),
+        ("files", ", ".join(m.files)),
+    ]
+    if m.legacy is not None:
+        rows.append(("legacy source", f"{m.legacy.file_name} ({m.legacy.layout} layout), sha256 {m.legacy.sha256[:16]}..."))
+        rows.append(("dropped", "; ".join(m.legacy.dropped_keys) or "nothing"))
+    for n in m.notes:
+        rows.append(("note", n))
+    for f in report.flags:
+        rows.append(("flag", f"[yellow]{f}[/yellow]"))
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+@app.command("verify")
+def verify_cmd(
+    path: Annotated[Path, typer.Argument(help="Artifact directory.")],
+    require_trained: Annotated[
+        bool, typer.Option("--require-trained", help="Also fail for provenance other than 'trained'.")
+    ] = False,
+) -> None:
+    """Verify an artifact and exit non-zero on any failure.
+
+    Checks the manifest and format version, the sha256 of every file, the config, the
+    weights (readable, finite) and a strict load of the state dict on the CPU.
+
+    Example: algospace models verify runs/rde-1
+    """
+    from algospace.artifacts import verify_artifact
+
+    console = _console()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
+        progress.add_task(f"verifying {path}", total=None)
+        report = verify_artifact(path)
+    for c in report.checks:
+        mark = "[green]ok[/green]" if c.ok else "[red]FAILED[/red]"
+        console.print(f"{mark} {c.name}: {c.detail}")
+    for f in report.flags:
+        console.print(f"[yellow]flag[/yellow] {f}")
+    if not report.ok:
+        failed = [c.name for c in report.checks if not c.ok]
+        raise ArtifactError(f"{path} failed verification ({', '.join(failed)}); see the lines above.")
+    if require_trained and report.manifest is not None and report.manifest.provenance != "trained":
+        raise ArtifactError(f"{path} is sound but its provenance is '{report.manifest.provenance}', not 'trained'.")
+    console.print(f"[green]{path}: verified[/green]")
+
+
+@app.command("list")
+def list_cmd(
+    root: Annotated[Optional[Path], typer.Argument(help="Directory to search (default: the config's runs_dir, runs/).")] = None,
+) -> None:
+    """List the artifacts under a directory.
+
+    Finds artifact directories by their manifest.json (the hidden temporary directories of
+    saves in progress are skipped) and shows kind, provenance, parameters and creation time;
+    a manifest that cannot be read is listed as broken.
+
+    Example: algospace models list runs/
+    """
+    from algospace.artifacts import find_artifacts, read_manifest
+    from algospace.config import get_config
+    from algospace.errors import AlgoSpaceError
+
+    base = root if root is not None else get_config().runs_dir
+    if not base.is_dir():
+        raise ArtifactError(f"{base} is not a directory; pass the directory that holds your artifacts.")
+    table = Table(title=f"artifacts under {base}")
+    for col in ("path", "kind", "provenance", "parameters", "created (UTC)", "status"):
+        table.add_column(col, overflow="fold")
+    paths = find_artifacts(base)
+    for p in paths:
+        try:
+            m = read_manifest(p)
+            table.add_row(str(p), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", "ok")
+        except AlgoSpaceError as exc:
+            table.add_row(str(p), "?", "?", "?", "?", f"broken: {str(exc).splitlines()[0][:80]}")
+    console = _console()
+    console.print(table)
+    console.print(f"{len(paths)} artifact(s)")
+
+
+@app.command("import-legacy")
+def import_legacy_cmd(
+    file: Annotated[Path, typer.Argument(help="Legacy .pth checkpoint of the original system.")],
+    kind: Annotated[str, typer.Option("--kind", help="Model kind: rde, mrms or core.")],
+    out: Annotated[Path, typer.Option("--out", help="Artifact directory to write.")],
+) -> None:
+    """Convert a legacy .pth checkpoint into an artifact (provenance legacy-import).
+
+    The file is read with torch.load(weights_only=True) only, after a static scan that
+    refuses files needing code and names placeholder pickles. The original's key names are
+    mapped onto ours; what has no counterpart (the RDE's context decoder, its positional
+    table) is dropped and recorded in the manifest. Imported artifacts are never called
+    trained.
+
+    Example: algospace models import-legacy rde_model.pth --kind rde --out runs/rde-legacy
+    """
+    from algospace.artifacts import import_legacy
+
+    console = _console()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
+        progress.add_task(f"importing {file.name}", total=None)
+        manifest = import_legacy(file, kind, out)
+    console.print(f"[green]imported[/green] {file} -> {out} (kind {manifest.kind}, provenance {manifest.provenance}, "
+                  f"{manifest.parameter_count:,} parameters)")
+    if manifest.legacy is not None:
+        for d in manifest.legacy.dropped_keys:
+            console.print(f"dropped: {d}")
+        if manifest.legacy.inference_only:
+            console.print(f"[yellow]inference only[/yellow]: not imported (fresh init): {', '.join(manifest.legacy.not_imported)}")
+    for n in manifest.notes:
+        console.print(f"note: {n}")

@@ -1,0 +1,94 @@
+"""Heikin-Ashi candles, batch (`heikin_ashi`) and incremental (`HeikinAshi`), with identical output.
+
+HA close = (open + high + low + close) / 4; HA open = (previous HA open + previous HA close) / 2,
+the first HA open = (open + close) / 2 of the first bar; HA high = max(high, HA open, HA close),
+HA low = min(low, HA open, HA close). Volume passes through. Causal by construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from algospace.data.bars import BARS_COLUMNS
+from algospace.errors import InputError
+
+
+def heikin_ashi(bars: pd.DataFrame) -> pd.DataFrame:
+    """Heikin-Ashi version of `bars` (same index, columns open, high, low, close, volume).
+
+    Example: ``ha = heikin_ashi(make_bars(sample("spy-1m"), 30, "SPY"))``
+    """
+    missing = [c for c in BARS_COLUMNS if c not in bars.columns]
+    if missing:
+        raise InputError(f"heikin_ashi needs bars with columns {list(BARS_COLUMNS)}; missing {missing}.")
+    o, h, l, c = (bars[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    ha_close = (o + h + l + c) / 4
+    ha_open = np.empty_like(ha_close)
+    if len(o):
+        ha_open[0] = (o[0] + c[0]) / 2
+        if len(o) > 1:
+            # The recursion y[t] = 0.5*y[t-1] + 0.5*x[t-1] as a first-order IIR filter (scipy, C
+            # speed). Scaling by 0.5 is exact in binary floating point, so this equals the
+            # incremental (y + x) / 2 bit for bit.
+            ha_open[1:], _ = lfilter([0.5], [1.0, -0.5], ha_close[:-1], zi=[0.5 * ha_open[0]])
+    out = pd.DataFrame(
+        {
+            "open": ha_open,
+            "high": np.maximum(np.maximum(h, ha_open), ha_close),
+            "low": np.minimum(np.minimum(l, ha_open), ha_close),
+            "close": ha_close,
+            "volume": bars["volume"].to_numpy(dtype=np.float64),
+        },
+        index=bars.index.copy(),
+    )
+    return out
+
+
+class HeikinAshi:
+    """Incremental Heikin-Ashi: `update(bar)` returns the HA bar for it, equal to the batch output.
+
+    `bar` is a mapping/Series or object with open, high, low, close (and volume), or a tuple
+    (open, high, low, close[, volume]). Returns a dict with open, high, low, close, volume.
+
+    Example: ``ha = HeikinAshi(); [ha.update(row) for _, row in bars.iterrows()]``
+    """
+
+    def __init__(self) -> None:
+        self._prev: tuple[float, float] | None = None  # (HA open, HA close) of the last bar
+
+    def reset(self) -> None:
+        """Forget history; the next bar is treated as the first."""
+        self._prev = None
+
+    @staticmethod
+    def _fields(bar: Any) -> tuple[float, float, float, float, float]:
+        if isinstance(bar, (tuple, list)) and not hasattr(bar, "_fields"):
+            if len(bar) not in (4, 5):
+                raise InputError(f"HeikinAshi.update expects (open, high, low, close[, volume]); received {bar!r}.")
+            vol = float(bar[4]) if len(bar) == 5 else 0.0
+            return float(bar[0]), float(bar[1]), float(bar[2]), float(bar[3]), vol
+        get = bar.__getitem__ if hasattr(bar, "__getitem__") and not hasattr(bar, "_fields") else lambda k: getattr(bar, k)
+        try:
+            o, h, l, c = (float(get(k)) for k in ("open", "high", "low", "close"))
+        except (KeyError, AttributeError) as exc:
+            raise InputError(f"HeikinAshi.update needs open, high, low, close; {exc!r} missing from {bar!r}.") from exc
+        try:
+            v = float(get("volume"))
+        except (KeyError, AttributeError):
+            v = 0.0
+        return o, h, l, c, v
+
+    def update(self, bar: Any) -> dict[str, float]:
+        """Feed the next bar; return its Heikin-Ashi values."""
+        o, h, l, c, v = self._fields(bar)
+        ha_close = (o + h + l + c) / 4
+        ha_open = (o + c) / 2 if self._prev is None else (self._prev[0] + self._prev[1]) / 2
+        self._prev = (ha_open, ha_close)
+        return {"open": ha_open, "high": max(h, ha_open, ha_close), "low": min(l, ha_open, ha_close), "close": ha_close, "volume": v}
+
+
+__all__ = ["heikin_ashi", "HeikinAshi"]

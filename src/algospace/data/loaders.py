@@ -1,0 +1,257 @@
+"""Read bar and tick files (CSV or Parquet) into the bars/ticks contracts, failing loudly.
+
+Timestamps: a column named `timestamp_column` (default from the config, "timestamp"; a
+Parquet file whose index carries that name works too). Strings with a UTC offset ("...-05:00",
+"...Z") are converted to UTC; naive strings or naive datetimes are local time in `timezone`
+(default from the config, "UTC"); integers are epoch times whose unit is read from their size
+(< 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds). Column names are
+matched case-insensitively. Every rule broken raises DataError naming the file, the first
+offending row (0-based data row; CSV messages add the file line) and column, and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, overload
+
+import numpy as np
+import pandas as pd
+
+from algospace.data.bars import BARS_COLUMNS, RepairReport, check_bars
+from algospace.errors import DataError
+
+_OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+TICKS_COLUMNS: tuple[str, ...] = ("price", "volume")
+
+
+def _defaults(timestamp_column: str | None, timezone: str | None) -> tuple[str, str]:
+    from algospace.config import get_config
+
+    cfg = get_config().data
+    return timestamp_column or cfg.timestamp_column, timezone or cfg.timezone
+
+
+def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
+    """The raw frame, its display name and the CSV line offset (None for Parquet)."""
+    p = Path(path)
+    name = str(p)
+    if not p.is_file():
+        raise DataError(f"{name}: file not found; expected an existing CSV or Parquet file.")
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(p)
+        except Exception as exc:  # pyarrow raises many types for corrupt files
+            raise DataError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
+        if isinstance(frame.index, pd.DatetimeIndex) or (frame.index.name is not None):
+            frame = frame.reset_index()
+        return frame, name, None
+    if ".csv" in suffixes or ".txt" in suffixes:
+        if p.stat().st_size == 0:
+            raise DataError(f"{name}: empty file (0 bytes); expected a header line and at least one row.")
+        try:
+            frame = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise DataError(f"{name}: not a readable CSV file ({type(exc).__name__}: {exc}).") from exc
+        return frame, name, 2
+    raise DataError(f"{name}: unknown file type {p.suffix!r}; expected .csv (optionally .csv.gz) or .parquet.")
+
+
+def _columns(frame: pd.DataFrame, needed: tuple[str, ...], name: str) -> dict[str, str]:
+    lower: dict[str, str] = {}
+    for c in frame.columns:
+        key = str(c).strip().lower()
+        if key in lower:
+            raise DataError(f"{name}: columns {lower[key]!r} and {c!r} differ only in case; keep one.")
+        lower[key] = c
+    missing = [c for c in needed if c not in lower]
+    if missing:
+        raise DataError(
+            f"{name}: missing column(s) {missing}; found {list(map(str, frame.columns))}. Expected {list(needed)} "
+            "(case-insensitive); pass timestamp_column= if the time column has another name."
+        )
+    return {c: lower[c] for c in needed}
+
+
+def _where(name: str, row: int, line_offset: int | None) -> str:
+    return f"{name}: row {row}" + (f" (file line {row + line_offset})" if line_offset is not None else "")
+
+
+def _numbers(col: pd.Series, column: str, name: str, line_offset: int | None) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    num = pd.to_numeric(col, errors="coerce")
+    nan_text = col.astype("string").str.strip().str.lower().isin(["nan", "+nan", "-nan"]).fillna(False).to_numpy(dtype=bool)
+    bad = np.flatnonzero(num.isna().to_numpy() & col.notna().to_numpy() & ~nan_text)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{_where(name, i, line_offset)}, column '{column}': {col.iloc[i]!r} is not a number "
+            f"({bad.size} such rows); expected a decimal number."
+        )
+    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def parse_timestamps(col: pd.Series, timezone: str, name: str, column: str, line_offset: int | None = None) -> pd.DatetimeIndex:
+    """Parse a timestamp column to a UTC DatetimeIndex (ns); DataError names the first bad row."""
+    def fail(i: int, why: str) -> DataError:
+        return DataError(f"{_where(name, i, line_offset)}, column '{column}': {why}")
+
+    if len(col) == 0:
+        return pd.DatetimeIndex([], tz="UTC", name="timestamp").as_unit("ns")
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col.dtype):
+        idx = pd.DatetimeIndex(col)
+        nat = np.flatnonzero(idx.isna())
+        if nat.size:
+            raise fail(int(nat[0]), f"missing timestamp (NaT) ({nat.size} such rows); every row needs a time.")
+        idx = idx.tz_convert("UTC") if idx.tz is not None else _localize(idx, timezone, name, column, line_offset)
+        return idx.as_unit("ns").rename("timestamp")
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(~np.isfinite(vals) | (vals != np.round(vals)))
+        if bad.size:
+            raise fail(int(bad[0]), f"{col.iloc[int(bad[0])]!r} is not a whole-number epoch time.")
+        ints = vals.astype(np.int64)
+        top = np.abs(ints).max()
+        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
+        return pd.DatetimeIndex(ints.astype(f"datetime64[{unit}]").astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+    text = col.astype("string").str.strip()
+    missing = np.flatnonzero(text.isna().to_numpy() | (text == "").fillna(True).to_numpy())
+    if missing.size:
+        raise fail(int(missing[0]), f"missing timestamp ({missing.size} such rows); every row needs a time.")
+    has_off = text.str.contains(_OFFSET_RE).to_numpy(dtype=bool)
+    if has_off.any() and not has_off.all():
+        i = int(np.flatnonzero(has_off != has_off[0])[0])
+        raise fail(
+            i,
+            f"{text.iloc[i]!r} {'has' if has_off[i] else 'lacks'} a UTC offset while row 0 ({text.iloc[0]!r}) "
+            f"{'has' if has_off[0] else 'lacks'} one; use one convention for the whole column.",
+        )
+    aware = bool(has_off[0])
+    parsed = pd.to_datetime(text, errors="coerce", utc=aware, format="ISO8601")
+    if parsed.isna().any():
+        # Not ISO 8601 everywhere: let pandas infer other layouts row by row (slower, rare).
+        retry = pd.to_datetime(text[parsed.isna()], errors="coerce", utc=aware, format="mixed")
+        parsed = parsed.copy()
+        parsed[retry.index] = retry
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise fail(i, f"cannot parse {text.iloc[i]!r} as a date-time ({bad.size} such rows); expected e.g. 2019-03-01 09:30:00 or 2019-03-01T14:30:00Z.")
+    idx = pd.DatetimeIndex(parsed)
+    idx = idx.tz_convert("UTC") if aware else _localize(idx, timezone, name, column, line_offset)
+    return idx.as_unit("ns").rename("timestamp")
+
+
+def _localize(idx: pd.DatetimeIndex, timezone: str, name: str, column: str, line_offset: int | None) -> pd.DatetimeIndex:
+    try:
+        return idx.tz_localize(timezone, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
+    except Exception as exc:  # pytz/zoneinfo raise several types for DST edges and unknown zones
+        # Find the first offending row for the message (only on the error path).
+        for i, t in enumerate(idx):
+            try:
+                pd.Timestamp(t).tz_localize(timezone, ambiguous="raise", nonexistent="raise")
+            except Exception:
+                raise DataError(
+                    f"{_where(name, i, line_offset)}, column '{column}': naive time {t} does not exist or is ambiguous in "
+                    f"timezone {timezone!r} ({exc}); store times with a UTC offset or in UTC."
+                ) from exc
+        raise DataError(f"{name}: cannot localize timestamps to timezone {timezone!r} ({exc}); pass a valid IANA zone.") from exc
+
+
+@overload
+def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[False] = ...) -> pd.DataFrame: ...
+@overload
+def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[True]) -> tuple[pd.DataFrame, RepairReport]: ...
+def load_bars(
+    path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, repair: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, RepairReport]:
+    """Load an OHLCV CSV/Parquet file as contract bars; DataError on any broken rule.
+
+    With `repair=True` returns `(bars, RepairReport)` after dropping exact duplicates, sorting
+    and widening high/low to cover open/close (see `algospace.data.bars`); never invents prices.
+
+    Example: ``bars = load_bars("spy.csv", timezone="America/New_York")``
+    """
+    tcol, tz = _defaults(timestamp_column, timezone)
+    frame, name, line_offset = _read_table(path)
+    cols = _columns(frame, (tcol.lower(), *BARS_COLUMNS), name)
+    if len(frame) == 0:
+        raise DataError(f"{name}: no rows (header only); expected at least one bar.")
+    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
+    values = pd.DataFrame({c: _numbers(frame[cols[c]], c, name, line_offset) for c in BARS_COLUMNS})
+    bars, report = check_bars(index, values, name, repair=repair, line_offset=line_offset)
+    return (bars, report) if repair else bars
+
+
+def check_ticks(index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, name: str, line_offset: int | None = None) -> pd.DataFrame:
+    """Validate ticks (finite, price > 0, volume >= 0, non-decreasing time); return the contract frame."""
+    if len(price) == 0:
+        raise DataError(f"{name}: no ticks (empty file or frame); expected at least one row.")
+    for col, arr in (("price", price), ("volume", volume)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{_where(name, i, line_offset)}, column '{col}': value {arr[i]} is not finite ({bad.size} such rows); expected a finite number.")
+    bad = np.flatnonzero(price <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{_where(name, i, line_offset)}, column 'price': {price[i]} is not > 0 ({bad.size} such rows); expected a positive trade price.")
+    bad = np.flatnonzero(volume < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{_where(name, i, line_offset)}, column 'volume': negative volume {volume[i]} ({bad.size} such rows); expected volume >= 0.")
+    ts = index.as_unit("ns").asi8
+    bad = np.flatnonzero(np.diff(ts) < 0) + 1
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{_where(name, i, line_offset)}, column 'timestamp': {index[i]} is earlier than the row before ({index[i - 1]}); "
+            "ticks must be in non-decreasing time order. Sort the file by time (stable) first."
+        )
+    return pd.DataFrame({"price": price, "volume": volume}, index=pd.DatetimeIndex(index, name="timestamp").tz_convert("UTC").as_unit("ns"))
+
+
+def validate_ticks(ticks: pd.DataFrame, source: str = "ticks") -> pd.DataFrame:
+    """Raise DataError unless `ticks` is a ticks frame (UTC index, finite price > 0, volume >= 0,
+    non-decreasing time); returns `ticks` unchanged."""
+    if not isinstance(ticks, pd.DataFrame) or not isinstance(ticks.index, pd.DatetimeIndex) or ticks.index.tz is None:
+        raise DataError(f"{source}: expected a DataFrame indexed by a tz-aware UTC DatetimeIndex; found {type(ticks).__name__}. Use load_ticks.")
+    missing = [c for c in TICKS_COLUMNS if c not in ticks.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}; expected {list(TICKS_COLUMNS)}.")
+    check_ticks(ticks.index, ticks["price"].to_numpy(dtype=np.float64), ticks["volume"].to_numpy(dtype=np.float64), source)
+    return ticks
+
+
+def load_ticks(path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None) -> pd.DataFrame:
+    """Load a trades file (timestamp, price, volume) as ticks: UTC index, float64 price/volume.
+
+    Ticks may share a timestamp (several trades in one millisecond) but must not go back in time.
+
+    Example: ``ticks = load_ticks("es_ticks.csv", timezone="America/Chicago")``
+    """
+    tcol, tz = _defaults(timestamp_column, timezone)
+    frame, name, line_offset = _read_table(path)
+    cols = _columns(frame, (tcol.lower(), *TICKS_COLUMNS), name)
+    if len(frame) == 0:
+        raise DataError(f"{name}: no rows (header only); expected at least one tick.")
+    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
+    price = _numbers(frame[cols["price"]], "price", name, line_offset)
+    volume = _numbers(frame[cols["volume"]], "volume", name, line_offset)
+    return check_ticks(index, price, volume, name, line_offset)
+
+
+def detect_kind(path: str | Path, timestamp_column: str | None = None) -> str:
+    """'bars' or 'ticks' from a file's columns (used by `algospace data info`)."""
+    frame, name, _ = _read_table(path)
+    names = {str(c).strip().lower() for c in frame.columns}
+    if set(BARS_COLUMNS) <= names:
+        return "bars"
+    if set(TICKS_COLUMNS) <= names:
+        return "ticks"
+    raise DataError(f"{name}: neither bars ({list(BARS_COLUMNS)}) nor ticks ({list(TICKS_COLUMNS)}); found columns {sorted(names)}.")
+
+
+__all__ = ["load_bars", "load_ticks", "validate_ticks", "check_ticks", "parse_timestamps", "detect_kind", "TICKS_COLUMNS"]

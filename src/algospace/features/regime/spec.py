@@ -1,0 +1,436 @@
+"""`FeatureSpec`: the versioned, fitted definition of the 155 regime features.
+
+Estimator conventions: `FeatureSpec.default()` (or `FeatureSpec(FeatureParams(...))`) only
+stores parameters; `fit(bars_train)` learns the observation scaling, the kernel bandwidths
+(median heuristic), the reference regime samples and the robust feature scaling from training
+bars only, and returns self; `transform(bars)` never refits. The fingerprint is the sha256 of
+the names, their order, the parameters and the fitted state; it is what model artifacts store.
+
+Saved as one JSON file (arrays as lists of floats, which round-trip exactly); loading checks
+the format, the version, the names and the fingerprint, so a tampered file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from algospace.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from algospace.features.regime import mmd
+from algospace.features.regime._bars import BAR_COLUMNS, bar_series, check_bars
+from algospace.features.regime._io import atomic_write_text, canonical_json, sha256_text
+from algospace.features.regime.references import REFERENCE_DOC, REFERENCE_REGIMES, fit_references
+from algospace.features.regime.stats import LOOKBACK, STAT_INFO, FeatureInfo, statistics
+
+log = logging.getLogger(__name__)
+
+SPEC_FORMAT = "algospace.feature_spec"
+SUPPORTED_VERSIONS = (1,)
+_MAD_TO_STD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD of a normal sample -> its std
+_MAX_MMD_WINDOW = LOOKBACK - mmd.OBS_LAG  # the oldest observation of a window still lies inside LOOKBACK
+_CHUNK_ROWS = 4096  # output rows per transform block (bounds memory; results do not depend on it)
+
+
+class FeatureParams(BaseModel):
+    """Parameters of a regime feature set. Frozen; unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    mmd_windows: tuple[int, ...] = Field(
+        (8, 13, 26, 52, 100), description="Window lengths (bars) of the MMD scales: ~1/2 to ~8 RTH sessions."
+    )
+    bandwidth_multipliers: tuple[float, ...] = Field(
+        (0.5, 1.0, 2.0), description="Kernel bandwidths as multiples of the median pairwise distance."
+    )
+    references: tuple[str, ...] = Field(REFERENCE_REGIMES, description="Reference regimes fitted on training data.")
+    reference_size: int = Field(96, ge=8, le=1024, description="Observations kept per reference regime.")
+    reference_window: int = Field(26, ge=8, le=1000, description="Bars per training window when selecting references.")
+    reference_quantile: float = Field(0.2, gt=0.0, le=0.5, description="Share of training windows pooled per regime.")
+    clip: float = Field(10.0, gt=0.0, description="Scaled features are clipped to +-clip (robust units).")
+    min_fit_bars: int = Field(300, ge=LOOKBACK + 50, description="Fewest training bars fit accepts.")
+    seed: int = Field(0, ge=0, description="Seed of the reference and bandwidth subsampling.")
+
+    @field_validator("mmd_windows")
+    @classmethod
+    def _windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(b <= a for a, b in zip(v, v[1:])) or v[0] < 2 or v[-1] > _MAX_MMD_WINDOW:
+            raise ValueError(f"must be strictly increasing window lengths in [2, {_MAX_MMD_WINDOW}]; received {v}")
+        return v
+
+    @field_validator("bandwidth_multipliers")
+    @classmethod
+    def _bandwidths(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not (math.isfinite(x) and x > 0) for x in v) or len(set(v)) != len(v):
+            raise ValueError(f"must be distinct positive numbers; received {v}")
+        return v
+
+    @field_validator("references")
+    @classmethod
+    def _references(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [x for x in v if x not in REFERENCE_REGIMES]
+        if not v or unknown or len(set(v)) != len(v):
+            raise ValueError(f"must be distinct names from {list(REFERENCE_REGIMES)}; received {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _sizes(self) -> FeatureParams:
+        if self.reference_size > self.min_fit_bars:
+            raise ValueError(f"reference_size ({self.reference_size}) must not exceed min_fit_bars ({self.min_fit_bars})")
+        return self
+
+
+def _bw_label(mult: float) -> str:
+    return f"bw{mult:g}".replace(".", "p")
+
+
+def mmd_info(params: FeatureParams) -> tuple[FeatureInfo, ...]:
+    """Documentation rows of the MMD features, in column order (reference, window, bandwidth)."""
+    out = []
+    for ref in params.references:
+        for n in params.mmd_windows:
+            for mult in params.bandwidth_multipliers:
+                out.append(
+                    FeatureInfo(
+                        name=f"mmd_{ref}_w{n}_{_bw_label(mult)}",
+                        group="mmd",
+                        window=n,
+                        formula=f"MMD_k(last {n} observations, '{ref}' reference sample), k Gaussian, bandwidth {mult:g} x median distance",
+                        why=f"distance to the {ref.replace('_', '-')} regime ({REFERENCE_DOC[ref]})",
+                    )
+                )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class FittedState:
+    """Everything `fit` learns; saved with the spec and covered by its fingerprint."""
+
+    obs_center: np.ndarray  # (d,)
+    obs_scale: np.ndarray  # (d,)
+    median_distance: float
+    bandwidths: np.ndarray  # (B,)
+    references: np.ndarray  # (Q, m, d)
+    feature_center: np.ndarray  # (F,)
+    feature_scale: np.ndarray  # (F,)
+    fit_start: str
+    fit_end: str
+    fit_bars: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "obs_center": self.obs_center.tolist(),
+            "obs_scale": self.obs_scale.tolist(),
+            "median_distance": self.median_distance,
+            "bandwidths": self.bandwidths.tolist(),
+            "references": self.references.tolist(),
+            "feature_center": self.feature_center.tolist(),
+            "feature_scale": self.feature_scale.tolist(),
+            "fit": {"start": self.fit_start, "end": self.fit_end, "bars": self.fit_bars},
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], params: FeatureParams, width: int) -> FittedState:
+        n_obs = len(mmd.OBS_NAMES)
+        shapes = {
+            "obs_center": (n_obs,),
+            "obs_scale": (n_obs,),
+            "bandwidths": (len(params.bandwidth_multipliers),),
+            "references": (len(params.references), params.reference_size, n_obs),
+            "feature_center": (width,),
+            "feature_scale": (width,),
+        }
+        arrays = {}
+        for key, shape in shapes.items():
+            try:
+                arr = np.asarray(d[key], dtype=np.float64)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ArtifactError(f"Fitted feature spec: state field {key!r} is missing or not numeric ({exc}).") from exc
+            if arr.shape != shape or not np.isfinite(arr).all():
+                raise ArtifactError(
+                    f"Fitted feature spec: state field {key!r} must be a finite array of shape {shape}; found shape {arr.shape}."
+                )
+            arrays[key] = arr
+        try:
+            fit = d["fit"]
+            return cls(
+                median_distance=float(d["median_distance"]),
+                fit_start=str(fit["start"]),
+                fit_end=str(fit["end"]),
+                fit_bars=int(fit["bars"]),
+                **arrays,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"Fitted feature spec: state is incomplete ({exc!r}). Re-fit and save the spec.") from exc
+
+
+def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column median and a robust scale (scaled MAD; IQR, std, then 1 where that is ~0)."""
+    center = np.median(x, axis=0)
+    scale = _MAD_TO_STD * np.median(np.abs(x - center), axis=0)
+    tiny = 1e-12 * np.maximum(1.0, np.abs(center))
+    q75, q25 = np.percentile(x, [75, 25], axis=0)
+    scale = np.where(scale > tiny, scale, (q75 - q25) / 1.349)
+    scale = np.where(scale > tiny, scale, x.std(axis=0))
+    scale = np.where(scale > tiny, scale, 1.0)
+    return center, scale
+
+
+def _as_params(params: FeatureParams | Mapping[str, Any] | None) -> FeatureParams:
+    """Accept a FeatureParams, a mapping of overrides or None; invalid values are a ConfigError."""
+    if params is None:
+        return FeatureParams()
+    if isinstance(params, FeatureParams):
+        return params
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"FeatureSpec expects FeatureParams or a mapping of parameters; got {type(params).__name__}.")
+    try:
+        return FeatureParams.model_validate(dict(params))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "params"
+        raise ConfigError(f"Invalid feature parameter {where!r}: {err['msg']} (received {err.get('input')!r}).") from exc
+
+
+def _bars_values(bars: pd.DataFrame) -> np.ndarray:
+    return np.ascontiguousarray(bars.loc[:, list(BAR_COLUMNS)].to_numpy(dtype=np.float64))
+
+
+class FeatureSpec:
+    """The 155 regime features per 30-minute bar: names, parameters, fitted state, fingerprint.
+
+    Example:
+        >>> spec = FeatureSpec.default().fit(bars_30m_train)
+        >>> feats = spec.transform(bars_30m)          # DataFrame (bars - warm-up, 155)
+        >>> spec.save("regime_features.json"); FeatureSpec.load("regime_features.json").fingerprint
+    """
+
+    def __init__(self, params: FeatureParams | Mapping[str, Any] | None = None) -> None:
+        self.params = _as_params(params)
+        self.state_: FittedState | None = None
+
+    # ----- definition (available before fit) -----
+    @classmethod
+    def default(cls) -> FeatureSpec:
+        """The default feature set, version 1: 7 references x 5 windows x 3 bandwidths + 50 statistics."""
+        return cls(FeatureParams())
+
+    @property
+    def version(self) -> int:
+        return self.params.version
+
+    @property
+    def info(self) -> tuple[FeatureInfo, ...]:
+        """One documentation row per feature, in column order."""
+        return mmd_info(self.params) + STAT_INFO
+
+    @property
+    def names(self) -> list[str]:
+        return [i.name for i in self.info]
+
+    @property
+    def width(self) -> int:
+        """Number of features (the RDE input width): 155 for the default spec."""
+        return len(self.params.references) * len(self.params.mmd_windows) * len(self.params.bandwidth_multipliers) + len(
+            STAT_INFO
+        )
+
+    @property
+    def lookback(self) -> int:
+        """Bars one feature row reads (the row's own bar included)."""
+        return LOOKBACK
+
+    @property
+    def warmup(self) -> int:
+        """Leading bars of any input that get no feature row (they only feed the first windows)."""
+        return LOOKBACK - 1
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.state_ is not None
+
+    def _state(self, what: str) -> FittedState:
+        if self.state_ is None:
+            raise NotFittedError(
+                f"FeatureSpec.{what} needs a fitted spec; this one is not fitted. "
+                "Call spec.fit(bars_30m_train) first or load a fitted spec with FeatureSpec.load(path)."
+            )
+        return self.state_
+
+    def __repr__(self) -> str:
+        fitted = f"fitted on {self.state_.fit_bars} bars {self.state_.fit_start}..{self.state_.fit_end}" if self.state_ else "not fitted"
+        return f"FeatureSpec(version={self.version}, width={self.width}, {fitted})"
+
+    # ----- fit / transform -----
+    def fit(self, bars: pd.DataFrame) -> FeatureSpec:
+        """Learn scaling, bandwidths, reference regimes and feature scaling from training bars only."""
+        p = self.params
+        check_bars(bars, p.min_fit_bars, "FeatureSpec.fit")
+        values = _bars_values(bars)
+        rng = np.random.default_rng(p.seed)
+        s = bar_series(values)
+        raw = mmd.raw_observations(s)[mmd.OBS_LAG :]  # the first rows have no observation
+        obs_center, obs_scale = _robust_center_scale(raw)
+        obs = mmd.standardise(raw, obs_center, obs_scale)
+        med = mmd.median_bandwidth(obs, rng)
+        bandwidths = med * np.asarray(p.bandwidth_multipliers, dtype=np.float64)
+        references = fit_references(obs, s.r[mmd.OBS_LAG :], p.references, p.reference_window, p.reference_quantile, p.reference_size, rng)
+        width = self.width
+        self.state_ = FittedState(
+            obs_center=obs_center,
+            obs_scale=obs_scale,
+            median_distance=med,
+            bandwidths=bandwidths,
+            references=references,
+            feature_center=np.zeros(width),
+            feature_scale=np.ones(width),
+            fit_start=bars.index[0].isoformat(),
+            fit_end=bars.index[-1].isoformat(),
+            fit_bars=len(bars),
+        )
+        raw_feats = self._raw(values)
+        center, scale = _robust_center_scale(raw_feats)
+        self.state_ = FittedState(**{**self.state_.__dict__, "feature_center": center, "feature_scale": scale})
+        log.info("FeatureSpec fitted on %d bars (%s..%s); median distance %.4g", len(bars), self.state_.fit_start, self.state_.fit_end, med)
+        return self
+
+    def _raw_block(self, values: np.ndarray) -> np.ndarray:
+        """Unscaled features for every bar t >= LOOKBACK - 1 of `values` (all bars read are in `values`)."""
+        st = self._state("transform")
+        p = self.params
+        s = bar_series(values)
+        obs = mmd.standardise(mmd.raw_observations(s), st.obs_center, st.obs_scale)
+        n_max = p.mmd_windows[-1]
+        c = mmd.lag_prefix(obs, np.arange(len(obs)), n_max, st.bandwidths)
+        g = mmd.cross_means(obs, st.references, st.bandwidths)
+        ref_terms = mmd.reference_terms(st.references, st.bandwidths)
+        start = LOOKBACK - 1
+        scores = mmd.mmd_scores(c, g, ref_terms, p.mmd_windows, start)
+        return np.hstack([scores.reshape(len(scores), -1), statistics(s, start)])
+
+    def _raw(self, values: np.ndarray, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Unscaled features for all rows after warm-up, in blocks (each block re-reads its lookback)."""
+        total = len(values) - (LOOKBACK - 1)
+        out = np.empty((total, self.width), dtype=np.float64)
+        for lo in range(0, total, _CHUNK_ROWS):
+            hi = min(lo + _CHUNK_ROWS, total)
+            out[lo:hi] = self._raw_block(values[lo : hi + LOOKBACK - 1])
+            if progress is not None:
+                progress(hi, total)
+        return out
+
+    def scale(self, raw: np.ndarray) -> np.ndarray:
+        """Robust scaling fitted on training data, clipped to +-clip."""
+        st = self._state("scale")
+        return np.clip((raw - st.feature_center) / st.feature_scale, -self.params.clip, self.params.clip)
+
+    def transform(
+        self, bars: pd.DataFrame, scaled: bool = True, progress: Callable[[int, int], None] | None = None
+    ) -> pd.DataFrame:
+        """Features for every bar after the warm-up: DataFrame indexed by bar timestamp, `width` named columns.
+
+        Never refits. `scaled=False` returns the unscaled values (for inspection and docs).
+        """
+        self._state("transform")
+        check_bars(bars, LOOKBACK, "FeatureSpec.transform")
+        values = _bars_values(bars)
+        raw = self._raw(values, progress)
+        feats = self.scale(raw) if scaled else raw
+        _check_finite(feats, bars.index[LOOKBACK - 1 :], self.names)
+        index = pd.DatetimeIndex(bars.index[LOOKBACK - 1 :], name="timestamp")
+        return pd.DataFrame(feats, index=index, columns=self.names)
+
+    def fit_transform(self, bars: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(bars).transform(bars)
+
+    def stream(self) -> "FeatureStream":
+        """An incremental computer: `update(bar)` returns the new feature row (None during warm-up)."""
+        from algospace.features.regime.stream import FeatureStream
+
+        return FeatureStream(self)
+
+    # ----- identity and persistence -----
+    def _payload(self) -> dict[str, Any]:
+        st = self._state("fingerprint")
+        return {
+            "format": SPEC_FORMAT,
+            "version": self.version,
+            "params": self.params.model_dump(mode="json"),
+            "names": self.names,
+            "state": st.to_json(),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of names, order, parameters and fitted state (what model artifacts store)."""
+        return sha256_text(canonical_json(self._payload()))
+
+    def to_dict(self) -> dict[str, Any]:
+        from algospace import __version__
+
+        payload = self._payload()
+        return {**payload, "width": self.width, "fingerprint": sha256_text(canonical_json(payload)), "package_version": __version__}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted spec as one JSON file, atomically. Returns the path."""
+        path = Path(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FeatureSpec:
+        """Load a fitted spec; refuse unknown formats/versions and files whose fingerprint does not match."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"Feature spec file {path} does not exist. Save one with FeatureSpec.save(path).") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"Feature spec file {path} is not readable JSON ({exc}).") from exc
+        return cls.from_dict(d, source=str(path))
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "<dict>") -> FeatureSpec:
+        if not isinstance(d, dict) or d.get("format") != SPEC_FORMAT:
+            raise ArtifactError(f"{source} is not an algospace feature spec (expected format {SPEC_FORMAT!r}).")
+        if d.get("version") not in SUPPORTED_VERSIONS:
+            raise ArtifactError(
+                f"{source} holds feature spec version {d.get('version')!r}; this algospace supports {list(SUPPORTED_VERSIONS)}. "
+                "Upgrade algospace or re-fit the spec."
+            )
+        try:
+            params = FeatureParams.model_validate(d.get("params"))
+        except ValidationError as exc:
+            raise ArtifactError(f"{source}: invalid feature parameters: {exc.errors()[0]['msg']} ({exc.error_count()} errors).") from exc
+        spec = cls(params)
+        if d.get("names") != spec.names:
+            raise ArtifactError(f"{source}: feature names/order do not match version {params.version} of the feature set.")
+        if not isinstance(d.get("state"), dict):
+            raise ArtifactError(f"{source} holds no fitted state; only fitted specs are saved.")
+        spec.state_ = FittedState.from_json(d["state"], params, spec.width)
+        if spec.fingerprint != d.get("fingerprint"):
+            raise ArtifactError(
+                f"{source}: fingerprint mismatch (stored {str(d.get('fingerprint'))[:16]}..., computed {spec.fingerprint[:16]}...). "
+                "The file was modified after saving; re-fit and save the spec."
+            )
+        return spec
+
+
+def _check_finite(feats: np.ndarray, index: pd.Index, names: list[str]) -> None:
+    """No NaN reaches a model: a non-finite feature is an error naming the feature and bar."""
+    bad = ~np.isfinite(feats)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"Feature {names[c]!r} is not finite ({feats[r, c]!r}) at {index[r]}; the bars around it are degenerate. "
+            "Check the input bars (zero prices, constant series) around that time."
+        )

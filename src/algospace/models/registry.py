@@ -1,0 +1,153 @@
+"""Model kinds: kind name -> config dataclass + model class.
+
+The artifact layer rebuilds a model from `config.json` through this registry. `rde` and
+`mrms` are registered here. Other kinds register themselves with `register_model` in their
+own module; for the kinds algospace knows by name (e.g. `core`), the registry imports
+`algospace.models.<kind>` on first use, so the decision-core module only has to call
+`register_model("core", CoreConfig, DecisionCoreModel, ...)` at import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import torch.nn as nn
+from pydantic import TypeAdapter, ValidationError
+
+from algospace.errors import ArtifactError
+from algospace.models.mrms import MRMSConfig, MRMSModel
+from algospace.models.rde import RDEConfig, RegimeVAE
+
+# Kinds with a fixed meaning in algospace, whether or not their model exists yet.
+KNOWN_KINDS: dict[str, str] = {
+    "rde": "Regime Detection Engine (Transformer-VAE)",
+    "mrms": "Multi-Agent Risk Management Subsystem",
+    "core": "decision core (trade / no trade)",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to rebuild one kind of model: its config dataclass and model class."""
+
+    kind: str
+    config_cls: type
+    model_cls: type[nn.Module]
+    description: str
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(kind: str, config_cls: type, model_cls: type[nn.Module], description: str = "") -> ModelSpec:
+    """Register a model kind. The config must be a dataclass; the model takes it as its only argument."""
+    if not dataclasses.is_dataclass(config_cls):
+        raise ArtifactError(f"The config of model kind {kind!r} must be a dataclass; received {config_cls!r}.")
+    existing = _REGISTRY.get(kind)
+    if existing is not None and (existing.config_cls, existing.model_cls) != (config_cls, model_cls):
+        raise ArtifactError(
+            f"Model kind {kind!r} is already registered to {existing.model_cls.__name__}; "
+            f"cannot register {model_cls.__name__} under the same name."
+        )
+    spec = ModelSpec(kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind))
+    _REGISTRY[kind] = spec
+    return spec
+
+
+def registered_kinds() -> list[str]:
+    """Kinds that have a model class now."""
+    return sorted(_REGISTRY)
+
+
+def get_model_spec(kind: str) -> ModelSpec:
+    """The spec of `kind`; an ArtifactError that says why when there is none."""
+    if kind not in _REGISTRY and kind in KNOWN_KINDS:
+        try:
+            importlib.import_module(f"algospace.models.{kind}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"algospace.models.{kind}":
+                raise
+    spec = _REGISTRY.get(kind)
+    if spec is not None:
+        return spec
+    if kind in KNOWN_KINDS:
+        raise ArtifactError(
+            f"Model kind {kind!r} ({KNOWN_KINDS[kind]}) has no model in this version of algospace yet, so its "
+            f"artifacts cannot be built or loaded; kinds with a model: {', '.join(registered_kinds())}."
+        )
+    hint = difflib.get_close_matches(kind, list(KNOWN_KINDS), n=1)
+    did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
+    raise ArtifactError(
+        f"Unknown model kind {kind!r}; expected one of {', '.join(KNOWN_KINDS)}.{did_you_mean}"
+    )
+
+
+def kind_of(model: nn.Module) -> str | None:
+    """The registered kind whose model class `model` is, if any."""
+    for spec in _REGISTRY.values():
+        if type(model) is spec.model_cls:
+            return spec.kind
+    return None
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A model config dataclass as a plain JSON-able dict (fields only)."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise ArtifactError(f"A model's .config must be a dataclass instance; found {type(config).__name__}.")
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(kind: str, data: Any, source: str = "config.json") -> Any:
+    """Rebuild the config of `kind` from a dict, strictly: every field present, no unknown one, right types."""
+    spec = get_model_spec(kind)
+    cls = spec.config_cls
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{source} must hold a JSON object of {cls.__name__} fields; found {type(data).__name__}.")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    missing = sorted(names - set(data))
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(f"missing fields {missing}")
+        if unknown:
+            parts.append(f"unknown fields {unknown}")
+        raise ArtifactError(
+            f"{source} does not match {cls.__name__} (kind {kind!r}): {'; '.join(parts)}. The artifact was written "
+            "by another version of the model; re-save or re-train it with this version."
+        )
+    # Field by field in pydantic's strict mode: a JSON int is accepted for a float, but a string
+    # or bool is not coerced into a number.
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for name, value in data.items():
+        try:
+            values[name] = TypeAdapter(hints[name]).validate_python(value, strict=True)
+        except ValidationError as exc:
+            errors.append(f"{name}={value!r}: {exc.errors()[0]['msg']}")
+    if errors:
+        raise ArtifactError(f"{source} has invalid {cls.__name__} values: {'; '.join(errors)}.")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{source} is not a valid {cls.__name__}: {exc}.") from exc
+
+
+def build_model(kind: str, config: Any) -> nn.Module:
+    """A freshly initialised model of `kind` for `config`."""
+    spec = get_model_spec(kind)
+    if not isinstance(config, spec.config_cls):
+        raise ArtifactError(
+            f"Model kind {kind!r} needs a {spec.config_cls.__name__}; received {type(config).__name__}."
+        )
+    return spec.model_cls(config)
+
+
+register_model("rde", RDEConfig, RegimeVAE)
+register_model("mrms", MRMSConfig, MRMSModel)

@@ -1,0 +1,148 @@
+"""RDE training on real SPY features, the artifact it writes, and the engine that loads it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from algospace.errors import InputError
+from algospace.features.causality import assert_causal
+from algospace.training.rde import checkpoint_path, fit_rde, prepare_rde_data, train_rde
+from algospace.training.rde_config import RDETrainConfig
+
+
+@pytest.fixture(scope="module")
+def bars30():
+    from algospace.data import make_bars, sample
+
+    bars = sample("spy-1m")
+    bars = bars.loc[(bars.index >= "2017-01-01") & (bars.index < "2017-08-01")]
+    return make_bars(bars, 30, "SPY")
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return RDETrainConfig.preset("tiny", max_epochs=3, threads=1)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, bars30, cfg):
+    out = tmp_path_factory.mktemp("rde") / "rde"
+    result = train_rde(bars30, out, cfg, instrument="SPY", progress=False)
+    return out, result
+
+
+def test_artifact_is_trained_and_records_its_data(trained, bars30):
+    out, result = trained
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "rde"
+    assert manifest["provenance"] == "trained"
+    assert manifest["feature_spec_fingerprint"] == result.data.spec.fingerprint
+    text = json.dumps(manifest)
+    assert result.data.data_fingerprint in text
+    assert bars30.index[0].isoformat() in text
+    assert not checkpoint_path(out).exists(), "a finished run removes its checkpoint"
+    for split in ("train", "val", "test"):
+        assert np.isfinite(result.metrics[split]["recon"])
+
+
+def test_spec_is_fitted_on_the_training_part_only(trained, bars30):
+    from algospace.features import FeatureSpec
+
+    _, result = trained
+    val_start = result.data.boundaries["val"]
+    refit = FeatureSpec.default().fit(bars30.loc[bars30.index < val_start])
+    assert refit.fingerprint == result.data.spec.fingerprint
+    with_val = FeatureSpec.default().fit(bars30.loc[bars30.index < result.data.boundaries["test"]])
+    assert with_val.fingerprint != result.data.spec.fingerprint
+
+
+def test_no_window_straddles_a_split(trained, cfg):
+    _, result = trained
+    data = result.data
+    feats_idx = data.features.index
+    edges = [feats_idx.min(), data.boundaries["val"], data.boundaries["test"], feats_idx.max() + pd.Timedelta(1, "s")]
+    for k, split in enumerate(("train", "val", "test")):
+        ends = data.window_ends[split]
+        starts = feats_idx[feats_idx.get_indexer(ends) - (cfg.window - 1)]
+        assert (starts >= edges[k]).all() and (ends < edges[k + 1]).all()
+
+
+def test_same_seed_same_weights_and_resume_equals_uninterrupted(tmp_path, bars30, cfg):
+    data = prepare_rde_data(bars30, "SPY", cfg)
+    a = fit_rde(data, cfg, progress=False)
+    b = fit_rde(data, cfg, progress=False)
+    for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(va, vb), k
+    # Interrupt after the first epoch (a budget of ~0 minutes), then resume under a normal budget.
+    ckpt = tmp_path / "ckpt.pt"
+    first = fit_rde(data, cfg.model_copy(update={"max_minutes": 1e-9}), checkpoint=ckpt, progress=False)
+    assert first.metrics["stop_reason"] == "time_budget" and ckpt.exists()
+    resumed = fit_rde(data, cfg, checkpoint=ckpt, progress=False)
+    assert resumed.metrics["epochs"] == a.metrics["epochs"]
+    for (k, va), vb in zip(a.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+@pytest.fixture(scope="module")
+def engine(trained):
+    from algospace.engines.rde import RegimeDetectionEngine
+
+    out, _ = trained
+    return RegimeDetectionEngine.load(out, device="cpu")
+
+
+def test_engine_returns_float32_regime_vectors(engine, trained):
+    _, result = trained
+    w = result.data.windows["test"][0]
+    v = engine.get_regime_vector(w)
+    assert v.shape == (8,) and v.dtype == np.float32
+    batch = engine.get_regime_vectors(result.data.windows["test"][:5])
+    assert batch.shape == (5, 8)
+    np.testing.assert_allclose(batch[0], v, atol=1e-5)
+    assert engine.feature_spec.fingerprint == result.data.spec.fingerprint
+
+
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        (np.zeros((12, 7), np.float32), "features"),
+        (np.zeros((3, 12, 7), np.float32), "rank 2"),
+        (np.zeros((5, 0), np.float32), "features"),
+        ("not an array", "numpy array"),
+        (torch.zeros(12, 8), "torch.Tensor"),
+        (np.array([["a"] * 8] * 12), "real numbers"),
+    ],
+)
+def test_engine_rejects_bad_windows(engine, bad, needle):
+    with pytest.raises(InputError, match=needle):
+        engine.get_regime_vector(bad)
+
+
+def test_engine_rejects_nan_and_out_of_range_window(engine):
+    width = engine.feature_spec.width
+    w = np.zeros((12, width), np.float32)
+    w[3, 4] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        engine.get_regime_vector(w)
+    with pytest.raises(InputError, match="T must be in"):
+        engine.get_regime_vector(np.zeros((11, width), np.float32))
+    with pytest.raises(InputError, match="T must be in"):
+        engine.get_regime_vector(np.zeros((97, width), np.float32))
+    with pytest.raises(InputError, match="rank 3"):
+        engine.get_regime_vectors(np.zeros((12, width), np.float32))
+
+
+def test_regime_series_is_causal_and_matches_single_windows(engine, bars30, cfg):
+    tail = bars30.iloc[-400:]
+    series = engine.regime_series(tail)
+    feats = engine.features(tail)
+    t = cfg.window
+    for pos in (t - 1, len(feats) // 2, len(feats) - 1):
+        window = feats.to_numpy(np.float32)[pos - t + 1 : pos + 1]
+        np.testing.assert_allclose(engine.get_regime_vector(window), series.loc[feats.index[pos]].to_numpy(), atol=1e-5)
+    assert_causal(lambda b: engine.regime_series(b), tail, cuts=[200, 300], atol=0.0)

@@ -1,0 +1,68 @@
+"""`algospace features build/describe` through the real CLI app."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from algospace.cli import app
+from algospace.data import make_bars, sample
+from algospace.errors import InputError
+from algospace.features import FeatureSpec
+from algospace.features.regime import LOOKBACK
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def minute_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.DataFrame]:
+    """~700 30-minute bars of real SPY 1-minute data written as a CSV bar file."""
+    minutes = sample("spy-1m").iloc[: 700 * 13 * 30 // 13]
+    path = tmp_path_factory.mktemp("data") / "spy_1m.csv"
+    minutes.reset_index().to_csv(path, index=False)
+    return str(path), make_bars(minutes, 30, "SPY")
+
+
+def test_build_fits_on_training_part_and_writes_features(tmp_path, minute_file) -> None:
+    path, bars30 = minute_file
+    out = tmp_path / "feats.parquet"
+    res = runner.invoke(app, ["features", "build", "--data", path, "--out", str(out), "--fit-until", "2017-03-31", "--quiet"])
+    assert res.exit_code == 0, res.output
+    feats = pd.read_parquet(out)
+    assert feats.shape == (len(bars30) - LOOKBACK + 1, 155)
+    spec = FeatureSpec.load(tmp_path / "feats.spec.json")
+    assert pd.Timestamp(spec.state_.fit_end) <= pd.Timestamp("2017-04-01", tz="UTC")
+    meta = pq.read_schema(out).metadata[b"algospace.feature_spec_fingerprint"].decode()
+    assert meta == spec.fingerprint
+    np.testing.assert_allclose(feats.to_numpy(), spec.transform(bars30).to_numpy(), rtol=0, atol=0)
+
+
+def test_build_with_fitted_spec_reuses_it(tmp_path, minute_file) -> None:
+    path, bars30 = minute_file
+    spec = FeatureSpec.default().fit(bars30.iloc[:400])
+    spec.save(tmp_path / "spec.json")
+    out = tmp_path / "f.parquet"
+    res = runner.invoke(app, ["features", "build", "--data", path, "--out", str(out), "--spec", str(tmp_path / "spec.json")])
+    assert res.exit_code == 0, res.output
+    assert spec.fingerprint in res.output
+    np.testing.assert_array_equal(pd.read_parquet(out).to_numpy(), spec.transform(bars30).to_numpy())
+
+
+def test_build_rejects_spec_with_fit_until(tmp_path, minute_file) -> None:
+    res = runner.invoke(
+        app, ["features", "build", "--data", minute_file[0], "--out", str(tmp_path / "x.parquet"), "--spec", "s.json", "--fit-until", "2017-02-01"]
+    )
+    assert res.exit_code != 0 and isinstance(res.exception, InputError)
+
+
+def test_describe_prints_all_155_features() -> None:
+    res = runner.invoke(app, ["features", "describe", "--markdown"])
+    assert res.exit_code == 0, res.output
+    rows = [line for line in res.output.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == 155
+    assert "`mmd_calm_w26_bw1`" in res.output and "`vol_104`" in res.output
+    res = runner.invoke(app, ["features", "--help"])
+    assert res.exit_code == 0 and "build" in res.output and "describe" in res.output
