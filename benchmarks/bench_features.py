@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import re
 import subprocess
@@ -31,12 +32,12 @@ from algospace.features.regime.stats import statistics
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
-def _best(fn, repeat: int = 3) -> float:
+def _best(fn, repeat: int = 3, clock=time.perf_counter) -> float:
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return best
 
 
@@ -86,21 +87,31 @@ def main() -> None:
     t0 = time.perf_counter()
     spec = FeatureSpec.default().fit(bars.iloc[:n_train])
     t_fit = time.perf_counter() - t0
-    t_full = _best(lambda: spec.transform(bars))
     half = bars.iloc[: len(bars) // 2]
     double = _doubled(bars)
-    t_half = _best(lambda: spec.transform(half))
-    t_double = _best(lambda: spec.transform(double), repeat=2)
+    # interleaved best-of-7, wall and thread CPU time: the machine is shared, so the minimum is
+    # the honest cost and CPU time is not inflated by waiting for a core
+    wall = {"half": float("inf"), "full": float("inf"), "double": float("inf")}
+    cpu = dict(wall)
+    for _ in range(7):
+        for key, frame in (("half", half), ("full", bars), ("double", double)):
+            wall[key] = min(wall[key], _best(lambda: spec.transform(frame), 1))
+            cpu[key] = min(cpu[key], _best(lambda: spec.transform(frame), 1, time.thread_time))
+    t_half, t_full, t_double = wall["half"], wall["full"], wall["double"]
 
     stream = spec.stream()
     values = bars[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64)
-    lat = []
+    lat, cpu_lat = [], []
+    cols = pd.Index(["open", "high", "low", "close", "volume"])
     for ts, v in zip(bars.index[:3000], values[:3000]):
-        bar = pd.Series(v, index=["open", "high", "low", "close", "volume"], name=ts)
-        t1 = time.perf_counter()
+        bar = pd.Series(v, index=cols, name=ts)
+        t1, c1 = time.perf_counter(), time.thread_time()
         stream.update(bar)
         lat.append(time.perf_counter() - t1)
+        cpu_lat.append(time.thread_time() - c1)
     lat_ms = np.array(lat[LOOKBACK:]) * 1e3
+    cpu_ms = np.array(cpu_lat[LOOKBACK:]) * 1e3
+    load = os.getloadavg()[0]
 
     loop_rows = range(len(bars) - 300, len(bars))
     t1 = time.perf_counter()
@@ -110,22 +121,43 @@ def main() -> None:
     max_diff = float(np.abs(loop - vec).max())
     t_vec_bar = t_full / (len(bars) - LOOKBACK + 1)
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if ln.startswith("Model name")), platform.processor())
+    cpu_model = next((ln.split(":", 1)[1].strip() for ln in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if ln.startswith("Model name")), platform.processor())
     rows = [
         ("load sample + make_bars 30m", f"{len(minutes):,} 1m -> {len(bars):,} 30m", f"{t_load:.2f} s", ""),
         ("fit (first 70% of bars)", f"{n_train:,} bars", f"{t_fit:.2f} s", ""),
         ("transform, full sample", f"{len(bars):,} bars", f"{t_full:.2f} s", "target <= 30 s (with load + fit: " f"{t_load + t_fit + t_full:.1f} s)"),
-        ("transform, half sample", f"{len(half):,} bars", f"{t_half:.2f} s", f"full / half = {t_full / t_half:.2f}x"),
-        ("transform, 2x sample", f"{len(double):,} bars", f"{t_double:.2f} s", f"2x / full = {t_double / t_full:.2f}x (target <= 2.2x)"),
-        ("stream.update, one 30m bar", f"{len(lat_ms):,} updates", f"p50 {np.percentile(lat_ms, 50):.2f} ms, p99 {np.percentile(lat_ms, 99):.2f} ms", "target p99 <= 5 ms"),
+        (
+            "transform, half sample",
+            f"{len(half):,} bars",
+            f"{t_half:.2f} s (CPU {cpu['half']:.2f} s)",
+            f"full / half = {t_full / t_half:.2f}x (CPU {cpu['full'] / cpu['half']:.2f}x)",
+        ),
+        (
+            "transform, 2x sample",
+            f"{len(double):,} bars",
+            f"{t_double:.2f} s (CPU {cpu['double']:.2f} s)",
+            f"2x / full = {t_double / t_full:.2f}x (CPU {cpu['double'] / cpu['full']:.2f}x); target <= 2.2x",
+        ),
+        (
+            "stream.update, one 30m bar (wall)",
+            f"{len(lat_ms):,} updates",
+            f"p50 {np.percentile(lat_ms, 50):.2f} ms, p99 {np.percentile(lat_ms, 99):.2f} ms",
+            f"target p99 <= 5 ms; load average {load:.1f} on 2 cores while measured",
+        ),
+        (
+            "stream.update, one 30m bar (CPU)",
+            f"{len(cpu_ms):,} updates",
+            f"p50 {np.percentile(cpu_ms, 50):.2f} ms, p99 {np.percentile(cpu_ms, 99):.2f} ms",
+            "thread CPU time: the cost without waiting for a shared core",
+        ),
         ("loop baseline, per bar", "300 bars", f"{t_loop_bar * 1e3:.2f} ms", f"vectorised {t_vec_bar * 1e3:.3f} ms/bar: {t_loop_bar / t_vec_bar:.0f}x faster; stream {t_loop_bar * 1e3 / np.percentile(lat_ms, 50):.1f}x faster (p50)"),
-        ("loop baseline vs vectorised", "300 bars x 155", f"max |diff| {max_diff:.1e}", ""),
+        ("loop baseline vs vectorised", "300 bars x 155", f"max abs difference {max_diff:.1e}", ""),
     ]
     header = "| case | size | time | note |\n|---|---|---|---|"
     table = header + "\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     section = (
         "## Feature engine\n\n"
-        f"`benchmarks/bench_features.py`, {dt.date.today().isoformat()}, {cpu}, 2 cores, "
+        f"`benchmarks/bench_features.py`, {dt.date.today().isoformat()}, {cpu_model}, 2 cores, "
         f"numpy {np.__version__}, pandas {pd.__version__}.\n\n{table}\n"
     )
     print(section)

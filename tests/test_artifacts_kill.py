@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -55,20 +56,17 @@ def test_sigkill_during_save_keeps_a_complete_artifact(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        # Once two saves have replaced the artifact, kill the writer the moment its temp
+        # directory holds weights but no manifest yet: in the middle of writing a save.
         deadline = time.monotonic() + 60
-        # Let a few saves complete, then kill the writer while its temp directory exists.
         while time.monotonic() < deadline:
-            seed = None
-            try:
-                seed = _manifest_seed(path)
-            except (OSError, ValueError):
-                pass
-            if seed is not None and seed >= 2 and any(is_temp_name(p.name) for p in tmp_path.iterdir()):
+            seed = _manifest_seed(path)
+            if seed is not None and seed >= 2 and _mid_save(tmp_path):
                 os.kill(proc.pid, signal.SIGKILL)
                 break
-            time.sleep(0.0005)
+            time.sleep(0.0002)
         else:
-            pytest.fail("the writer never got into a second save")
+            pytest.fail("never saw a save in progress (weights in a temp sibling) within 60 s")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -89,7 +87,15 @@ def test_sigkill_during_save_keeps_a_complete_artifact(tmp_path: Path) -> None:
     assert manifest.seed == 0 and _constant(loaded) == 0.0
 
 
-def _manifest_seed(path: Path) -> int | None:
-    import json
+def _mid_save(parent: Path) -> bool:
+    for p in parent.iterdir():
+        if is_temp_name(p.name) and (p / "model.safetensors").exists() and not (p / "manifest.json").exists():
+            return True
+    return False
 
-    return json.loads((path / "manifest.json").read_text()).get("seed")
+
+def _manifest_seed(path: Path) -> int | None:
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("seed")
+    except (OSError, ValueError):
+        return None

@@ -100,7 +100,7 @@ def test_structural_problems_are_data_errors(fn):
 
 
 def test_update_accepts_rows_mappings_and_itertuples():
-    bars = synthetic_bars(80)
+    bars = synthetic_bars(120)
     a, b, c = NWRQK(), NWRQK(), NWRQK()
     for i, row in enumerate(bars.itertuples()):
         ra = a.update(bars.iloc[i])
@@ -108,6 +108,14 @@ def test_update_accepts_rows_mappings_and_itertuples():
         rc = c.update(row)
     assert np.isfinite(ra["nwrqk_value"])
     assert ra == rb == rc
+    # the data layer's streaming bars (algospace.data.Bar) feed the assemblers directly
+    from algospace.data import Bar
+    from algospace.features.matrices import Matrix5mAssembler, features_5m, window_5m
+
+    asm = Matrix5mAssembler()
+    for i, r in enumerate(bars.itertuples()):
+        m = asm.update(Bar(r.Index, r.open, r.high, r.low, r.close, r.volume))
+    np.testing.assert_array_equal(m, window_5m(features_5m(bars), -1))
     with pytest.raises(DataError, match="numeric"):
         ATR().update({"open": 1.0, "high": 2.0})
     with pytest.raises(InputError, match="expects a bar"):

@@ -44,7 +44,10 @@ def test_artifact_is_trained_and_records_its_data(trained, bars30):
     assert manifest["feature_spec_fingerprint"] == result.data.spec.fingerprint
     text = json.dumps(manifest)
     assert result.data.data_fingerprint in text
-    assert bars30.index[0].isoformat() in text
+    start = pd.Timestamp(manifest["training_data"]["start"])
+    assert start == bars30.index[0]
+    training = json.loads((out / "training.json").read_text())
+    assert training["window"] == result.data.windows["train"].shape[1]
     assert not checkpoint_path(out).exists(), "a finished run removes its checkpoint"
     for split in ("train", "val", "test"):
         assert np.isfinite(result.metrics[split]["recon"])

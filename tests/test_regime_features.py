@@ -215,6 +215,10 @@ def test_stream_rejects_out_of_order_and_bad_bars(fitted: FeatureSpec, spy30: pd
     bad["close"] = np.nan
     with pytest.raises(DataError, match="contract"):
         stream.update(bad)
+    bad = spy30.iloc[1].copy()
+    bad["high"] = bad["close"] - 0.01
+    with pytest.raises(DataError, match="contract"):
+        stream.update(bad)
     with pytest.raises(InputError, match="timestamp"):
         stream.update({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0})
 
@@ -228,12 +232,20 @@ def test_bad_input_raises_clear_errors(spy30: pd.DataFrame, fitted: FeatureSpec)
         FeatureSpec.default().fit(bars.iloc[:200])
     nan = bars.copy()
     nan.iloc[150, nan.columns.get_loc("close")] = np.nan
-    with pytest.raises(DataError, match="'close'.*row 150"):
+    with pytest.raises(DataError, match="row 150 at .*'close'.*not finite"):
         fitted.transform(nan)
-    with pytest.raises(DataError, match="increasing"):
+    with pytest.raises(DataError, match="out of order"):
         fitted.transform(bars.iloc[::-1])
-    with pytest.raises(DataError, match="increasing"):
+    with pytest.raises(DataError, match="duplicate timestamp"):
         fitted.transform(pd.concat([bars.iloc[:200], bars.iloc[199:]]))
+    zero = bars.copy()
+    zero.iloc[120, :4] = 0.0
+    with pytest.raises(DataError, match="> 0"):
+        fitted.transform(zero)
+    broken = bars.copy()
+    broken.iloc[130, broken.columns.get_loc("high")] = broken["low"].iloc[130] - 1.0
+    with pytest.raises(DataError, match="high"):
+        fitted.transform(broken)
     with pytest.raises(InputError, match="tz-aware"):
         fitted.transform(bars.tz_localize(None))
     with pytest.raises(InputError, match="missing"):
@@ -305,3 +317,17 @@ def test_regime_windows_bad_input(fitted: FeatureSpec, spy30: pd.DataFrame) -> N
         regime_windows(bad, T=10)
     with pytest.raises(InputError, match="shape"):
         RegimeWindowStream(T=4, width=155).update(np.zeros(10))
+
+
+def test_save_into_directory_for_artifacts(tmp_path, fitted: FeatureSpec) -> None:
+    written = fitted.save(tmp_path / "artifact" / "feature_spec")
+    assert written == tmp_path / "artifact" / "feature_spec" / "feature_spec.json"
+    assert FeatureSpec.load(tmp_path / "artifact" / "feature_spec").fingerprint == fitted.fingerprint
+
+
+def test_failed_fit_leaves_a_fitted_spec_unchanged(spy30: pd.DataFrame) -> None:
+    spec = FeatureSpec.default().fit(spy30.iloc[:700])
+    fp = spec.fingerprint
+    with pytest.raises(InputError):
+        spec.fit(spy30.iloc[:100])
+    assert spec.fingerprint == fp

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from algospace.artifacts.format import MANIFEST_FILE, WEIGHTS_FILE, Manifest
+from algospace.artifacts.format import MANIFEST_FILE, Manifest
 from algospace.artifacts.io import is_temp_name
 from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind, probe_file
 from algospace.artifacts.load import file_problems, load_artifact, read_manifest
@@ -114,7 +114,7 @@ def find_artifacts(root: str | Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = sorted(d for d in dirnames if not is_temp_name(d))
-        if MANIFEST_FILE in filenames and WEIGHTS_FILE in filenames:
+        if MANIFEST_FILE in filenames:
             found.append(Path(dirpath))
             dirnames[:] = []  # an artifact's sub-directories are its extra files, not artifacts
     return found

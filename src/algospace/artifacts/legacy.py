@@ -34,7 +34,7 @@ from algospace.artifacts.format import ArtifactMetadata, LegacySource, Manifest
 from algospace.artifacts.io import sha256_file
 from algospace.artifacts.load import state_dict_problems
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
-from algospace.artifacts.save import save_artifact
+from algospace.artifacts.save import coerce_metadata, save_artifact
 from algospace.errors import ArtifactError
 from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.models.rde import RDEConfig, RegimeVAE
@@ -125,21 +125,21 @@ def probe_file(path: str | Path) -> Probe:
                 return Probe(**base, format="unknown", status="unreadable",
                              detail=f"{p.name} is a zip archive without data.pkl: not a torch checkpoint.")
             scans = [scan_pickle(io.BytesIO(zf.read(pkl[0])))]
-    elif data[:1] == b"\x80":
+    elif data[:4] == b"PK\x03\x04":
+        return Probe(**base, format="torch-zip", status="unreadable",
+                     detail=f"{p.name} starts like a torch zip checkpoint but its archive is truncated or damaged.")
+    else:
         stream = io.BytesIO(data)
         first = scan_pickle(stream)
+        if first.error is not None and data[:1] != b"\x80":  # protocol >= 2 pickles start with PROTO
+            return Probe(**base, format="unknown", status="unreadable",
+                         detail=f"{p.name} is neither a torch checkpoint nor a pickle (first bytes {data[:8]!r}).")
         if first.first_value == _TORCH_LEGACY_MAGIC:
             fmt = "torch-legacy"
             scans = [first] + [scan_pickle(stream) for _ in range(3)]  # protocol, sys info, the object
         else:
             fmt = "plain-pickle"
             scans = [first]
-    elif data[:4] == b"PK\x03\x04":
-        return Probe(**base, format="torch-zip", status="unreadable",
-                     detail=f"{p.name} starts like a torch zip checkpoint but its archive is truncated or damaged.")
-    else:
-        return Probe(**base, format="unknown", status="unreadable",
-                     detail=f"{p.name} is neither a torch checkpoint nor a pickle (first bytes {data[:8]!r}).")
 
     globs = [g for s in scans for g in s.globals]
     strings = [t for s in scans for t in s.strings]
@@ -282,7 +282,7 @@ def import_legacy(
         inference_only=bool(imported.not_imported),
         notes=imported.notes,
     )
-    meta = metadata if isinstance(metadata, ArtifactMetadata) else ArtifactMetadata.model_validate(dict(metadata or {}))
+    meta = coerce_metadata(metadata)
     meta = meta.model_copy(update={"notes": [*meta.notes, *imported.notes]})
     manifest = save_artifact(imported.model, out, kind=kind, provenance="legacy-import", metadata=meta, legacy=legacy)
     log.info("imported %s (%s layout) as %s artifact at %s", ckpt.probe.path.name, ckpt.layout, kind, out)

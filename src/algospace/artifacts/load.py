@@ -23,7 +23,7 @@ from algospace.artifacts.format import CONFIG_FILE, FORMAT_VERSION, MANIFEST_FIL
 from algospace.artifacts.io import sha256_file
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.errors import ArtifactError
-from algospace.models.registry import config_from_dict, get_model_spec
+from algospace.models.registry import ModelSpec, config_from_dict, get_model_spec
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,7 @@ def load_artifact(
             f"{root / WEIGHTS_FILE} holds NaN/inf weights: {', '.join(bad)}. A model with such weights gives "
             "meaningless outputs; re-train it or restore a good artifact."
         )
-    with dev:
-        model = spec.model_cls(config)
+    model = _build_empty(spec, config)
     mismatch = state_dict_problems(model, tensors)
     if mismatch:
         raise ArtifactError(
@@ -80,7 +79,7 @@ def load_artifact(
             + "\nThe weights and config come from different models, or the model code changed; re-save the "
             "artifact from the model that produced the weights."
         )
-    model.load_state_dict(tensors, strict=True, assign=True)
+    model = _fill(model, spec, config, tensors, dev)
     model.eval()
     for w in warnings:
         log.warning("%s: %s", root, w)
@@ -163,12 +162,19 @@ def read_weights(root: Path, device: torch.device) -> dict[str, torch.Tensor]:
     """Tensors of `model.safetensors`, placed directly on `device` (no pickle involved)."""
     path = root / WEIGHTS_FILE
     try:
-        return load_file(str(path), device=str(device))
+        tensors = load_file(str(path), device=str(device))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ArtifactError(
             f"{path} is not a readable safetensors file ({exc}); it is truncated or damaged. "
             "Restore the artifact from a good copy or re-save it."
         ) from exc
+    if device.type == "cpu":
+        # On CPU safetensors hands out views of the file mapping at the file's (8-byte) offsets.
+        # A copy gives the weights their own, allocator-aligned memory: the model no longer
+        # depends on the file, and matmuls take the same kernels (so the same bits) as the
+        # model that was saved.
+        tensors = {k: v.clone() for k, v in tensors.items()}
+    return tensors
 
 
 def state_dict_problems(model: nn.Module, tensors: dict[str, torch.Tensor]) -> list[str]:
@@ -189,6 +195,30 @@ def state_dict_problems(model: nn.Module, tensors: dict[str, torch.Tensor]) -> l
             elif t.dtype != e.dtype:
                 out.append(f"dtype mismatch for {k}: file {t.dtype}, model {e.dtype}")
     return out
+
+
+def _build_empty(spec: ModelSpec, config: Any) -> nn.Module:
+    """The model's structure on the meta device: no memory, no random init (the weights replace it)."""
+    with torch.device("meta"):
+        return spec.model_cls(config)
+
+
+def _fill(model: nn.Module, spec: ModelSpec, config: Any, tensors: dict[str, torch.Tensor], dev: torch.device) -> nn.Module:
+    """Strictly load `tensors` (already on `dev`) into the meta-built model and materialise the rest."""
+    model.load_state_dict(tensors, strict=True, assign=True)
+    if _meta_tensors(model) and spec.rebuild_buffers is not None:
+        spec.rebuild_buffers(model)
+    if _meta_tensors(model):
+        # Non-persistent buffers nobody can rebuild: build the model for real (slower, same result).
+        with dev:
+            model = spec.model_cls(config)
+        model.load_state_dict(tensors, strict=True, assign=True)
+    return model
+
+
+def _meta_tensors(model: nn.Module) -> list[str]:
+    named = list(model.named_parameters()) + list(model.named_buffers())
+    return [n for n, t in named if t.is_meta]
 
 
 def _gate(

@@ -72,7 +72,7 @@ def save_artifact(
         raise ArtifactError(f"provenance must be one of {', '.join(PROVENANCES)}; received {provenance!r}.")
     if (provenance == "legacy-import") != (legacy is not None):
         raise ArtifactError("provenance 'legacy-import' goes with a `legacy` source record, and only with it.")
-    meta = _coerce_metadata(metadata)
+    meta = coerce_metadata(metadata)
     config = getattr(model, "config", None)
     if not isinstance(config, spec.config_cls):
         raise ArtifactError(
@@ -129,7 +129,8 @@ def save_artifact(
     return saved[0]
 
 
-def _coerce_metadata(metadata: ArtifactMetadata | Mapping[str, Any] | None) -> ArtifactMetadata:
+def coerce_metadata(metadata: ArtifactMetadata | Mapping[str, Any] | None) -> ArtifactMetadata:
+    """ArtifactMetadata from a model or a dict; unknown keys and bad values are an ArtifactError."""
     if metadata is None:
         return ArtifactMetadata()
     if isinstance(metadata, ArtifactMetadata):

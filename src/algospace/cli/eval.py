@@ -60,7 +60,7 @@ def eval_rde_cmd(
         from algospace.engines.rde import RegimeDetectionEngine
 
         engine = RegimeDetectionEngine.load(artifact)
-        test_start = pd.Timestamp(engine.manifest.metadata["split_boundaries"]["test"])
+        test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
         vol = volatility_eval(engine, sample("spy-1m"), test_start)
         results["spy_next_day_volatility"] = vol
         typer.echo(f"SPY next-day log realised vol, out-of-sample R^2 over {vol['test_days']} held-out days: "

@@ -90,9 +90,9 @@ def build(
 ) -> None:
     """Build the 155 regime features for every 30-minute bar after the warm-up.
 
-    Finer input is aggregated to 30-minute bars aligned to the instrument's sessions. Without
-    --spec, a new spec is fitted on training bars only (--fit-until, default the first 70%)
-    and saved next to the output; with --spec the given fitted spec is used and never refitted.
+    Finer input is aggregated to 30-minute bars aligned to the instrument's sessions.
+    Without --spec, a spec is fitted on training bars only (--fit-until; default the first 70%) and saved.
+    With --spec, that fitted spec is used as is (never refitted).
     The Parquet metadata records the spec fingerprint.
 
     Example: algospace features build --data spy-1m --out runs/features.parquet --fit-until 2018-12-31
@@ -151,8 +151,11 @@ def describe(
         header += f"; fitted on {st.fit_bars} bars {st.fit_start} .. {st.fit_end}; fingerprint {fs.fingerprint}"
     if markdown:
         lines = [header, "", "| # | name | group | window | formula | why it separates regimes |", "|---|---|---|---|---|---|"]
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|")  # a bare pipe would end the Markdown cell
+
         for i, info in enumerate(fs.info):
-            lines.append(f"| {i} | `{info.name}` | {info.group} | {info.window} | {info.formula} | {info.why} |")
+            lines.append(f"| {i} | `{info.name}` | {info.group} | {info.window} | {cell(info.formula)} | {cell(info.why)} |")
         typer.echo("\n".join(lines))
         return
     table = Table(title=header, show_lines=False)

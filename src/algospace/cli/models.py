@@ -151,6 +151,9 @@ def list_cmd(
     from algospace.errors import AlgoSpaceError
 
     base = root if root is not None else get_config().runs_dir
+    if root is None and not base.exists():
+        _console().print(f"0 artifact(s): {base} does not exist yet (training writes artifacts there)")
+        return
     if not base.is_dir():
         raise ArtifactError(f"{base} is not a directory; pass the directory that holds your artifacts.")
     table = Table(title=f"artifacts under {base}")

@@ -6,6 +6,7 @@ fitted feature spec, the device, input validation, batching and inference mode.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,14 @@ class RegimeDetectionEngine:
         >>> engine.regime_series(bars_30m)            # DataFrame of vectors, one per bar
     """
 
-    def __init__(self, model: RegimeVAE, manifest: Any, feature_spec: Any, device: torch.device) -> None:
+    def __init__(
+        self, model: RegimeVAE, manifest: Any, feature_spec: Any, device: torch.device, training: dict | None = None
+    ) -> None:
         self.model = model
         self.manifest = manifest
         self.feature_spec = feature_spec
         self.device = device
+        self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self._cfg = model.config
 
     # --- construction -------------------------------------------------------------------
@@ -57,8 +61,12 @@ class RegimeDetectionEngine:
             )
         if spec.width != model.config.input_dim:
             raise ArtifactError(f"RDE artifact {path}: feature width {spec.width} != model input {model.config.input_dim}.")
+        from algospace.training.rde import TRAINING_FILE
+
+        training_file = path / TRAINING_FILE
+        training = json.loads(training_file.read_text()) if training_file.exists() else {}
         dev = next(model.parameters()).device
-        return cls(model, manifest, spec, dev)
+        return cls(model, manifest, spec, dev, training)
 
     # --- properties ---------------------------------------------------------------------
     @property
@@ -69,7 +77,7 @@ class RegimeDetectionEngine:
     @property
     def window(self) -> int:
         """The window length the model was trained with."""
-        return int(getattr(self.manifest, "metadata", {}).get("window", 48)) if self.manifest is not None else 48
+        return int(self.training.get("window", 48))
 
     @property
     def latent_dim(self) -> int:
@@ -123,7 +131,7 @@ class RegimeDetectionEngine:
         """Bars (1- or 30-minute) -> the 155 features under this artifact's fitted spec."""
         from algospace.training.rde import to_30m_bars
 
-        instrument = (getattr(self.manifest, "metadata", {}) or {}).get("instrument", "SPY")
+        instrument = self.training.get("instrument", "SPY")
         return self.feature_spec.transform(to_30m_bars(bars, instrument))
 
     def regime_series(self, bars_or_features: pd.DataFrame, window: int | None = None, batch_size: int = 256) -> pd.DataFrame:

@@ -49,7 +49,7 @@ from algospace.features.indicators import (
     nwrqk,
     rsi,
 )
-from algospace.features.indicators._bars import Params, StreamClock, check_bars, coerce_bar
+from algospace.features.indicators._bars import Params, StreamClock, check_bars, coerce_bar, layout_fingerprint
 
 MATRIX_30M_COLUMNS = (
     "mlmi_value", "mlmi_signal", "nwrqk_value", "nwrqk_slope", "lvn_distance", "lvn_strength", "hour_sin", "hour_cos",
@@ -57,6 +57,7 @@ MATRIX_30M_COLUMNS = (
 MATRIX_5M_COLUMNS = (
     "fvg_bull_active", "fvg_bear_active", "fvg_distance", "fvg_age", "fvg_mitigation", "momentum_5", "volume_ratio",
 )
+MATRIX_LAYOUT_VERSION = 1  # bump when a column's meaning or scaling changes
 RAW_30M_COLUMNS = (
     "close", "atr", "rsi", "mlmi_value", "mlmi_ma", "mlmi_signal", "nwrqk_value", "nwrqk_fast", "nwrqk_slope",
     "nwrqk_signal", "lvn_poc", "lvn_price", "lvn_distance", "lvn_strength", "lvn_count", "hour",
@@ -79,6 +80,10 @@ class Matrix30mParams(Params):
     nwrqk: NWRQKParams = NWRQKParams()
     lvn: LVNParams = LVNParams()
 
+    def fingerprint(self) -> str:
+        """sha256 of the 30-minute matrix layout (columns, scaling version, every parameter)."""
+        return layout_fingerprint("matrix_30m", MATRIX_LAYOUT_VERSION, MATRIX_30M_COLUMNS, self)
+
 
 class Matrix5mParams(Params):
     """Parameters of the 5-minute assembler (and of the 5-minute half of the synergy detector)."""
@@ -91,6 +96,10 @@ class Matrix5mParams(Params):
     clip: float = Field(10.0, gt=0)
     timezone: str = "America/New_York"
     fvg: FVGParams = FVGParams()
+
+    def fingerprint(self) -> str:
+        """sha256 of the 5-minute matrix layout (columns, scaling version, every parameter)."""
+        return layout_fingerprint("matrix_5m", MATRIX_LAYOUT_VERSION, MATRIX_5M_COLUMNS, self)
 
 
 def _hours(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
@@ -327,17 +336,29 @@ def all_windows(features: pd.DataFrame, window: int) -> tuple[np.ndarray, pd.Dat
 
 # ----------------------------------------------------------------------------- matrices, streaming
 class _Assembler:
-    def __init__(self, window: int) -> None:
-        self._rows: deque[np.ndarray] = deque(maxlen=window)
+    """Rolling window of scaled rows. Each row is written twice into a (2 x window) buffer so
+    the latest `window` rows are always one contiguous slice (no per-bar stacking)."""
+
+    def __init__(self, window: int, width: int) -> None:
+        self.window = window
+        self._buf = np.full((2 * window, width), np.nan)
+        self._pos = 0  # rows written
+        self._last_bad = -1  # index of the last row holding a NaN (warm-up)
         self.raw: dict[str, float] | None = None  # the latest raw indicator row
         self.row: np.ndarray | None = None  # the latest scaled row
 
     def _push(self, row: np.ndarray) -> np.ndarray | None:
         self.row = row
-        self._rows.append(row)
-        if len(self._rows) < self._rows.maxlen or not all(np.isfinite(r).all() for r in self._rows):  # type: ignore[operator]
+        w, i = self.window, self._pos % self.window
+        self._buf[i] = row
+        self._buf[i + w] = row
+        if not np.isfinite(row).all():
+            self._last_bad = self._pos
+        self._pos += 1
+        if self._pos < w or self._last_bad > self._pos - 1 - w:
             return None
-        return np.stack(self._rows)
+        start = self._pos % w
+        return self._buf[start : start + w].copy()
 
 
 class Matrix30mAssembler(_Assembler):
@@ -348,7 +369,7 @@ class Matrix30mAssembler(_Assembler):
 
     def __init__(self, params: Matrix30mParams | None = None) -> None:
         self.params = params or Matrix30mParams()
-        super().__init__(self.params.window)
+        super().__init__(self.params.window, len(MATRIX_30M_COLUMNS))
         self._raw = Raw30mStream(self.params)
 
     def update(self, bar: Any) -> np.ndarray | None:
@@ -361,7 +382,7 @@ class Matrix5mAssembler(_Assembler):
 
     def __init__(self, params: Matrix5mParams | None = None) -> None:
         self.params = params or Matrix5mParams()
-        super().__init__(self.params.window)
+        super().__init__(self.params.window, len(MATRIX_5M_COLUMNS))
         self._raw = Raw5mStream(self.params)
 
     def update(self, bar: Any) -> np.ndarray | None:

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import Field
 
 from algospace.errors import InputError
-from algospace.features.indicators._bars import Params, check_bars, coerce_bar
+from algospace.features.indicators._bars import Params, check_bars, coerce_bar, layout_fingerprint
 from algospace.features.matrices import Matrix5mParams, Matrix30mParams, Raw5mStream, Raw30mStream, raw_5m, raw_30m
 
 
@@ -122,6 +122,7 @@ class SynergyEvent:
     strength: float
     signals: tuple[Signal, Signal, Signal]
     context: SynergyContext
+    window: int = 10  # the detector's window (bars), which scales the vector's timing values
 
     @property
     def bar(self) -> int:
@@ -141,14 +142,20 @@ SYNERGY_VECTOR_NAMES: tuple[str, ...] = (
     "hour_sin", "hour_cos", "aligned_momentum", "aligned_slope",
 )
 _CLIP = 10.0
+SYNERGY_VECTOR_VERSION = 1  # bump when a value's meaning or scaling changes
 
 
-def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None, window: int = 10) -> np.ndarray:
+def synergy_vector_fingerprint(params: SynergyParams | None = None) -> str:
+    """sha256 of the synergy-vector layout and the detector parameters that produce it; store it
+    in M-RMS artifacts so inference refuses vectors built another way."""
+    return layout_fingerprint("synergy_vector", SYNERGY_VECTOR_VERSION, SYNERGY_VECTOR_NAMES, params or SynergyParams())
+
+
+def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None) -> np.ndarray:
     """The 30 float32 values describing `event` for the risk model (SYNERGY_VECTOR_NAMES order).
 
-    `context` defaults to `event.context` (the snapshot the detector took); `window` is the
-    detector's window, used to scale the timing values. The one builder for training and
-    inference; raises InputError if a needed context value is missing (NaN).
+    `context` defaults to `event.context` (the snapshot the detector took). The one builder for
+    training and inference; raises InputError if a needed context value is missing (NaN).
     """
     if not isinstance(event, SynergyEvent):
         raise InputError(f"synergy_vector expects a SynergyEvent; received {type(event).__name__}.")
@@ -164,6 +171,7 @@ def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None, w
     s = {sig.name: sig for sig in event.signals}
     first, second, third = event.signals
     d = float(event.direction)
+    window = event.window
 
     def clip(x: float) -> float:
         return float(min(_CLIP, max(-_CLIP, x)))
@@ -277,14 +285,14 @@ def _context(r5: dict[str, float], r30: dict[str, float] | None) -> SynergyConte
     )
 
 
-def _event(t_time: pd.Timestamp, sigs: tuple[Signal, Signal, Signal], ctx: SynergyContext) -> SynergyEvent:
+def _event(t_time: pd.Timestamp, sigs: tuple[Signal, Signal, Signal], ctx: SynergyContext, window: int) -> SynergyEvent:
     kind = PATTERNS[(sigs[0].name, sigs[1].name, sigs[2].name)]
     strength = float(sum(s.strength for s in sigs) / 3.0)
-    return SynergyEvent(t_time, kind, sigs[0].direction, strength, sigs, ctx)
+    return SynergyEvent(t_time, kind, sigs[0].direction, strength, sigs, ctx, window)
 
 
 def _fvg_new_sizes(raw5: pd.DataFrame, bars_5m: pd.DataFrame) -> np.ndarray:
-    """Size (price) of the gap formed at each bar, signed by side (formation mode only)."""
+    """Size (price) of the gap formed at each bar, 0 where none formed (formation mode only)."""
     h, lo = bars_5m["high"].to_numpy(), bars_5m["low"].to_numpy()
     size = np.zeros(len(h))
     if len(h) >= 3:
@@ -333,7 +341,7 @@ def detect_synergies(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, params: Syne
         if done is not None:
             j = int(latest30[t])
             ctx = _context(dict(zip(r5_cols, r5_vals[t])), r30_rows[j] if j >= 0 else None)
-            events.append(_event(bars_5m.index[t], done, ctx))
+            events.append(_event(bars_5m.index[t], done, ctx, p.window))
     return events
 
 
@@ -422,4 +430,4 @@ class SynergyDetector:
         done = self._matcher.step(t, signals)
         if done is None:
             return None
-        return _event(ts, done, _context(raw5, self._latest30))
+        return _event(ts, done, _context(raw5, self._latest30), self.params.window)

@@ -13,15 +13,17 @@ import dataclasses
 import difflib
 import importlib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 import torch.nn as nn
 from pydantic import TypeAdapter, ValidationError
 
 from algospace.errors import ArtifactError
 from algospace.models.mrms import MRMSConfig, MRMSModel
-from algospace.models.rde import RDEConfig, RegimeVAE
+from algospace.models.rde import RDEConfig, RegimeVAE, SinusoidalPositionalEncoding
 
 # Kinds with a fixed meaning in algospace, whether or not their model exists yet.
 KNOWN_KINDS: dict[str, str] = {
@@ -39,12 +41,22 @@ class ModelSpec:
     config_cls: type
     model_cls: type[nn.Module]
     description: str
+    # Recreates a model's non-persistent buffers (fixed tables that are not weights) on its
+    # device; lets loaders build the model on the meta device, skipping the random init that
+    # the loaded weights overwrite anyway. None: the loader builds the model normally.
+    rebuild_buffers: Callable[[nn.Module], None] | None = None
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(kind: str, config_cls: type, model_cls: type[nn.Module], description: str = "") -> ModelSpec:
+def register_model(
+    kind: str,
+    config_cls: type,
+    model_cls: type[nn.Module],
+    description: str = "",
+    rebuild_buffers: Callable[[nn.Module], None] | None = None,
+) -> ModelSpec:
     """Register a model kind. The config must be a dataclass; the model takes it as its only argument."""
     if not dataclasses.is_dataclass(config_cls):
         raise ArtifactError(f"The config of model kind {kind!r} must be a dataclass; received {config_cls!r}.")
@@ -54,7 +66,7 @@ def register_model(kind: str, config_cls: type, model_cls: type[nn.Module], desc
             f"Model kind {kind!r} is already registered to {existing.model_cls.__name__}; "
             f"cannot register {model_cls.__name__} under the same name."
         )
-    spec = ModelSpec(kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind))
+    spec = ModelSpec(kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind), rebuild_buffers)
     _REGISTRY[kind] = spec
     return spec
 
@@ -149,5 +161,13 @@ def build_model(kind: str, config: Any) -> nn.Module:
     return spec.model_cls(config)
 
 
-register_model("rde", RDEConfig, RegimeVAE)
+def _rde_rebuild_buffers(model: nn.Module) -> None:
+    """The positional table is a fixed function of (d_model, max_len): rebuild it on the model's device."""
+    if not isinstance(model, RegimeVAE):
+        raise ArtifactError(f"The rde buffer rebuild needs a RegimeVAE; received {type(model).__name__}.")
+    with torch.device(model.input_projection.weight.device):
+        model.pos_encoder = SinusoidalPositionalEncoding(model.config.d_model, model.config.max_len)
+
+
+register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers)
 register_model("mrms", MRMSConfig, MRMSModel)

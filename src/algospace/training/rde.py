@@ -29,6 +29,7 @@ from algospace.training.rde_config import RDETrainConfig
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+TRAINING_FILE = "training.json"  # inside the artifact (checksummed): window, instrument, splits, history
 
 
 @dataclass
@@ -326,6 +327,17 @@ def fit_rde(
     return TrainResult(model=model, metrics=metrics, history=history, data=data)
 
 
+def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Nested numeric metrics -> {"test.recon": 0.12, ...} for the manifest (numbers only)."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": float(v) for k, v in value.items() if isinstance(v, (int, float)) and math.isfinite(v)})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            flat[key] = float(value)
+    return flat
+
+
 def _progress(enabled: bool):  # -> rich.progress.Progress | None
     if not enabled:
         return None
@@ -355,20 +367,33 @@ def train_rde(
     ckpt = checkpoint_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result = fit_rde(data, cfg, checkpoint=ckpt, progress=progress)
-    metadata = {
-        "feature_spec_fingerprint": data.spec.fingerprint,
-        "training_data_fingerprint": data.data_fingerprint,
-        "training_date_range": list(data.date_range),
-        "split_boundaries": {k: v.isoformat() for k, v in data.boundaries.items()},
-        "metrics": result.metrics,
-        "seed": cfg.seed,
+    details = {
         "instrument": instrument,
         "window": cfg.window,
-        "train_config": cfg.model_dump(mode="json"),
+        "split_boundaries": {k: v.isoformat() for k, v in data.boundaries.items()},
+        "bars_30m": data.bars_30m,
+        "metrics": result.metrics,
         "history": result.history,
+        "train_config": cfg.model_dump(mode="json"),
     }
-    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata,
-                  write_extra=lambda d: data.spec.save(Path(d) / "feature_spec"))
+    metadata = {
+        "feature_spec_fingerprint": data.spec.fingerprint,
+        "training_data": {
+            "fingerprint": data.data_fingerprint,
+            "start": data.date_range[0],
+            "end": data.date_range[1],
+            "description": f"{data.bars_30m} 30-minute {instrument} bars; split {cfg.train_fraction:.0%} train / "
+            f"{cfg.val_fraction:.0%} val / rest test",
+        },
+        "training_metrics": flat_metrics(result.metrics),
+        "seed": cfg.seed,
+    }
+
+    def write_extra(directory: Path) -> None:
+        data.spec.save(Path(directory) / "feature_spec")
+        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
+
+    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata, write_extra=write_extra)
     ckpt.unlink(missing_ok=True)
     return result
 

@@ -4,7 +4,9 @@ batch and the incremental path of every indicator both call (so they agree by co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,10 +64,11 @@ def check_bars(bars: Any, who: str) -> dict[str, np.ndarray]:
 
 
 def coerce_bar(bar: Any, who: str) -> tuple[pd.Timestamp | None, float, float, float, float, float]:
-    """Read one bar (a row `bars.iloc[i]`, a mapping, or an itertuples row) into plain floats.
+    """Read one bar (a row `bars.iloc[i]`, a mapping, an itertuples row, or an object with
+    open/high/low/close/volume attributes such as `algospace.data.Bar`) into plain floats.
 
-    The timestamp comes from the row name (`bars.iloc[i]`), a `timestamp` key, or `Index`
-    (itertuples); it may be None for indicators that do not need time.
+    The timestamp comes from the row name (`bars.iloc[i]`), a `timestamp` key or attribute, or
+    `Index` (itertuples); it may be None for indicators that do not need time.
     """
     ts: Any = None
     if isinstance(bar, pd.Series):
@@ -74,8 +77,9 @@ def coerce_bar(bar: Any, who: str) -> tuple[pd.Timestamp | None, float, float, f
     elif isinstance(bar, Mapping):
         ts = bar.get("timestamp")
         get = bar.__getitem__
-    elif hasattr(bar, "_fields"):
+    elif hasattr(bar, "_fields") or hasattr(bar, "close"):  # itertuples rows, algospace.data.Bar, dataclasses
         ts = getattr(bar, "Index", getattr(bar, "timestamp", None))
+
         def get(k: str) -> Any:
             return getattr(bar, k)
     else:
@@ -122,12 +126,6 @@ def check_int(value: Any, name: str, owner: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InputError(f"The {name!r} parameter of {owner} must be an int >= {minimum}; received {value!r}.")
     return int(value)
-
-
-def check_float(value: Any, name: str, owner: str, low: float, high: float = np.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (low <= value <= high):
-        raise InputError(f"The {name!r} parameter of {owner} must be a number in [{low}, {high}]; received {value!r}.")
-    return float(value)
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -217,3 +215,13 @@ class Params(BaseModel):
         except ValidationError as exc:
             parts = [f"{'.'.join(str(x) for x in e['loc']) or 'value'}: {e['msg']} (received {e.get('input')!r})" for e in exc.errors()]
             raise InputError(f"Invalid {type(self).__name__}: " + "; ".join(parts)) from exc
+
+
+def layout_fingerprint(kind: str, version: int, names: Sequence[str], params: BaseModel) -> str:
+    """sha256 of a model-input layout (kind, version, value names in order, every parameter).
+
+    Model artifacts store it so an engine can refuse inputs built under another layout (the
+    original's training and inference synergy vectors silently disagreed).
+    """
+    doc = {"kind": kind, "version": version, "names": list(names), "params": params.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

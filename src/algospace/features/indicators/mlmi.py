@@ -150,9 +150,11 @@ class MLMI:
         self._w_sig = wma_weights(p.signal_length)
         self._ma_prev = (np.nan, np.nan)
         self._pending: deque[tuple[int, float, float, float]] = deque()  # (bar, f_slow, f_fast, close) awaiting a label
-        self._px: list[float] = []
-        self._py: list[float] = []
-        self._up: list[bool] = []
+        # labelled pairs, appended in order; the neighbour set is the last max_pairs of them
+        self._px = np.empty(64)
+        self._py = np.empty(64)
+        self._up = np.empty(64, dtype=bool)
+        self._n = 0
         self._values: deque[float] = deque(maxlen=p.signal_length)
         self._prev_value, self._prev_ma = np.nan, np.nan
         self._t = -1
@@ -163,6 +165,18 @@ class MLMI:
         if len(buf) < n:
             return float("nan")
         return float(wma_rows(np.asarray(buf, dtype=np.float64)[None, -n:], w)[0])
+
+    def _add_pair(self, fx: float, fy: float, up: bool) -> None:
+        if self._n == self._px.shape[0]:
+            keep = self.params.max_pairs  # pairs older than the last max_pairs are never used again
+            if self._n > 2 * keep:
+                self._px[:keep], self._py[:keep], self._up[:keep] = self._px[-keep:], self._py[-keep:], self._up[-keep:]
+                self._n = keep
+            else:
+                self._px, self._py = np.resize(self._px, 2 * self._n), np.resize(self._py, 2 * self._n)
+                self._up = np.resize(self._up, 2 * self._n)
+        self._px[self._n], self._py[self._n], self._up[self._n] = fx, fy, up
+        self._n += 1
 
     def update(self, bar: Any) -> dict[str, float]:
         ts, _o, _h, _l, c, _v = coerce_bar(bar, "MLMI")
@@ -187,18 +201,12 @@ class MLMI:
         # A pair's label needs the close label_horizon bars later: it joins the set only now.
         while self._pending and self._pending[0][0] + p.label_horizon <= t:
             _c, fx, fy, close_c = self._pending.popleft()
-            self._px.append(fx)
-            self._py.append(fy)
-            self._up.append(close >= close_c)
-        hi = len(self._px)
-        lo = max(hi - p.max_pairs, 0)
-        if lo > 4 * p.max_pairs:  # keep memory bounded: drop pairs that can never be used again
-            del self._px[:lo], self._py[:lo], self._up[:lo]
-            hi, lo = len(self._px), 0
+            self._add_pair(fx, fy, close >= close_c)
+        lo, hi = max(self._n - p.max_pairs, 0), self._n
         value = float(
             knn_up_share(
-                np.array([f_slow]), np.array([f_fast]), np.asarray(self._px), np.asarray(self._py),
-                np.asarray(self._up, dtype=bool), np.array([lo]), np.array([hi]), p.k,
+                np.array([f_slow]), np.array([f_fast]), self._px[lo:hi], self._py[lo:hi], self._up[lo:hi],
+                np.array([0]), np.array([hi - lo]), p.k,
             )[0]
         )
         self._values.append(value)

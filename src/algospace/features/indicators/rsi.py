@@ -81,5 +81,7 @@ class RSI:
         else:
             self._ag = (self._ag * (p - 1) + g) / p
             self._al = (self._al * (p - 1) + lo) / p
-        self._value = float(_rsi_from_averages(self._ag, self._al))
+        ag, al = self._ag, self._al
+        # scalar twin of _rsi_from_averages (same IEEE operations, so the same bits, without numpy overhead)
+        self._value = (50.0 if ag == 0.0 else 100.0) if al == 0.0 else 100.0 - 100.0 / (1.0 + ag / al)
         return self._value

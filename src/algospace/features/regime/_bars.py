@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from algospace.data import validate_bars
 from algospace.errors import DataError, InputError
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -21,8 +22,9 @@ def check_bars(bars: object, min_rows: int, what: str) -> pd.DataFrame:
     """Validate a bars DataFrame for feature computation; return it unchanged.
 
     Raises InputError for the wrong type/shape/too few rows, DataError for values that break
-    the bars contract (NaN/inf, non-positive prices, high < low, negative volume, unsorted or
-    duplicate timestamps). Nothing is repaired or sorted silently.
+    the bars contract (`algospace.data.validate_bars`: NaN/inf, unsorted or duplicate
+    timestamps, high/low not covering open/close, negative volume) or non-positive prices.
+    Nothing is repaired or sorted silently.
     """
     if not isinstance(bars, pd.DataFrame):
         raise InputError(f"{what} expects a pandas DataFrame of bars; got {type(bars).__name__}.")
@@ -44,40 +46,22 @@ def check_bars(bars: object, min_rows: int, what: str) -> pd.DataFrame:
             f"{what} needs at least {min_rows} bars (the longest feature window plus one); got {len(bars)}. "
             "Pass a longer history."
         )
-    if not idx.is_unique or not idx.is_monotonic_increasing:
-        diffs = np.diff(idx.asi8)
-        bad = int(np.argmax(diffs <= 0)) + 1
-        raise DataError(
-            f"{what} expects strictly increasing unique timestamps; row {bad} ({idx[bad]}) is not after row "
-            f"{bad - 1} ({idx[bad - 1]}). Sort and de-duplicate the bars before computing features."
-        )
-    values = bars.loc[:, list(BAR_COLUMNS)].to_numpy(dtype=np.float64)
-    finite = np.isfinite(values)
-    if not finite.all():
-        r, c = np.argwhere(~finite)[0]
-        raise DataError(
-            f"{what} found a non-finite value ({values[r, c]!r}) in column {BAR_COLUMNS[c]!r} at {idx[r]} (row {r}); "
-            "every bar inside a feature window must be complete. Repair or drop the bad bars first."
-        )
-    prices = values[:, :4]
+    validate_bars(bars, source=what)  # the project's bars contract: finite, ordered, unique, float64, OHLC consistent
+    prices = bars.loc[:, list(BAR_COLUMNS[:4])].to_numpy(dtype=np.float64)
     if (prices <= 0).any():
         r, c = np.argwhere(prices <= 0)[0]
         raise DataError(
-            f"{what} expects positive prices; column {BAR_COLUMNS[c]!r} is {prices[r, c]!r} at {idx[r]} (row {r})."
+            f"{what}: row {r} at {idx[r]}, column {BAR_COLUMNS[c]!r}: price {prices[r, c]!r}; features take logarithms "
+            "of prices, so every price must be > 0. Fix the source data."
         )
-    if (values[:, 1] < values[:, 2]).any():
-        r = int(np.argmax(values[:, 1] < values[:, 2]))
-        raise DataError(f"{what} expects high >= low; at {idx[r]} (row {r}) high={values[r, 1]!r} < low={values[r, 2]!r}.")
-    if (values[:, 4] < 0).any():
-        r = int(np.argmax(values[:, 4] < 0))
-        raise DataError(f"{what} expects volume >= 0; at {idx[r]} (row {r}) volume={values[r, 4]!r}.")
     return bars
 
 
 def _safe_div(a: np.ndarray, b: np.ndarray, fill: float) -> np.ndarray:
     """a / b where b != 0, `fill` elsewhere (degenerate windows get a neutral value, not NaN)."""
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    out = np.full(a.shape, fill, dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.full(np.broadcast_shapes(a.shape, b.shape), fill, dtype=np.float64)
     np.divide(a, b, out=out, where=b != 0)
     return out
 

@@ -12,6 +12,7 @@ the format, the version, the names and the fingerprint, so a tampered file is re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 SPEC_FORMAT = "algospace.feature_spec"
 SUPPORTED_VERSIONS = (1,)
+SPEC_FILE = "feature_spec.json"  # the file inside a spec directory (e.g. an artifact's feature_spec/)
 _MAD_TO_STD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD of a normal sample -> its std
 _MAX_MMD_WINDOW = LOOKBACK - mmd.OBS_LAG  # the oldest observation of a window still lies inside LOOKBACK
 _CHUNK_ROWS = 4096  # output rows per transform block (bounds memory; results do not depend on it)
@@ -284,28 +286,28 @@ class FeatureSpec:
         med = mmd.median_bandwidth(obs, rng)
         bandwidths = med * np.asarray(p.bandwidth_multipliers, dtype=np.float64)
         references = fit_references(obs, s.r[mmd.OBS_LAG :], p.references, p.reference_window, p.reference_quantile, p.reference_size, rng)
-        width = self.width
-        self.state_ = FittedState(
+        provisional = FittedState(
             obs_center=obs_center,
             obs_scale=obs_scale,
             median_distance=med,
             bandwidths=bandwidths,
             references=references,
-            feature_center=np.zeros(width),
-            feature_scale=np.ones(width),
+            feature_center=np.zeros(self.width),
+            feature_scale=np.ones(self.width),
             fit_start=bars.index[0].isoformat(),
             fit_end=bars.index[-1].isoformat(),
             fit_bars=len(bars),
         )
-        raw_feats = self._raw(values)
+        raw_feats = self._raw(values, provisional)
+        _check_finite(raw_feats, bars.index[LOOKBACK - 1 :], self.names)
         center, scale = _robust_center_scale(raw_feats)
-        self.state_ = FittedState(**{**self.state_.__dict__, "feature_center": center, "feature_scale": scale})
+        # state_ is set only once everything succeeded: a failed fit leaves the spec as it was
+        self.state_ = dataclasses.replace(provisional, feature_center=center, feature_scale=scale)
         log.info("FeatureSpec fitted on %d bars (%s..%s); median distance %.4g", len(bars), self.state_.fit_start, self.state_.fit_end, med)
         return self
 
-    def _raw_block(self, values: np.ndarray) -> np.ndarray:
+    def _raw_block(self, values: np.ndarray, st: FittedState) -> np.ndarray:
         """Unscaled features for every bar t >= LOOKBACK - 1 of `values` (all bars read are in `values`)."""
-        st = self._state("transform")
         p = self.params
         s = bar_series(values)
         obs = mmd.standardise(mmd.raw_observations(s), st.obs_center, st.obs_scale)
@@ -317,13 +319,15 @@ class FeatureSpec:
         scores = mmd.mmd_scores(c, g, ref_terms, p.mmd_windows, start)
         return np.hstack([scores.reshape(len(scores), -1), statistics(s, start)])
 
-    def _raw(self, values: np.ndarray, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    def _raw(
+        self, values: np.ndarray, st: FittedState, progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
         """Unscaled features for all rows after warm-up, in blocks (each block re-reads its lookback)."""
         total = len(values) - (LOOKBACK - 1)
         out = np.empty((total, self.width), dtype=np.float64)
         for lo in range(0, total, _CHUNK_ROWS):
             hi = min(lo + _CHUNK_ROWS, total)
-            out[lo:hi] = self._raw_block(values[lo : hi + LOOKBACK - 1])
+            out[lo:hi] = self._raw_block(values[lo : hi + LOOKBACK - 1], st)
             if progress is not None:
                 progress(hi, total)
         return out
@@ -340,10 +344,10 @@ class FeatureSpec:
 
         Never refits. `scaled=False` returns the unscaled values (for inspection and docs).
         """
-        self._state("transform")
+        st = self._state("transform")
         check_bars(bars, LOOKBACK, "FeatureSpec.transform")
         values = _bars_values(bars)
-        raw = self._raw(values, progress)
+        raw = self._raw(values, st, progress)
         feats = self.scale(raw) if scaled else raw
         _check_finite(feats, bars.index[LOOKBACK - 1 :], self.names)
         index = pd.DatetimeIndex(bars.index[LOOKBACK - 1 :], name="timestamp")
@@ -381,15 +385,19 @@ class FeatureSpec:
         return {**payload, "width": self.width, "fingerprint": sha256_text(canonical_json(payload)), "package_version": __version__}
 
     def save(self, path: str | Path) -> Path:
-        """Write the fitted spec as one JSON file, atomically. Returns the path."""
-        path = Path(path)
+        """Write the fitted spec as JSON, atomically; returns the file written.
+
+        `path` ending in `.json` is the file; any other path (e.g. an artifact's
+        `feature_spec/`) is a directory that receives `feature_spec.json`.
+        """
+        path = _spec_file(Path(path), for_write=True)
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1, sort_keys=True, allow_nan=False) + "\n")
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureSpec:
         """Load a fitted spec; refuse unknown formats/versions and files whose fingerprint does not match."""
-        path = Path(path)
+        path = _spec_file(Path(path), for_write=False)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -423,6 +431,13 @@ class FeatureSpec:
                 "The file was modified after saving; re-fit and save the spec."
             )
         return spec
+
+
+def _spec_file(path: Path, for_write: bool) -> Path:
+    """A `.json` path is the spec file; a directory (or a path without suffix) holds SPEC_FILE."""
+    if path.is_dir() or (for_write and path.suffix.lower() != ".json"):
+        return path / SPEC_FILE
+    return path
 
 
 def _check_finite(feats: np.ndarray, index: pd.Index, names: list[str]) -> None:

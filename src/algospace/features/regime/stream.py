@@ -54,6 +54,7 @@ class FeatureStream:
         st = spec._state("stream")
         self.spec = spec
         self.names = spec.names
+        self._index = pd.Index(self.names)  # built once: a Series per update must not rebuild it
         p = spec.params
         self._windows = p.mmd_windows
         self._n_max = p.mmd_windows[-1]
@@ -61,6 +62,8 @@ class FeatureStream:
         self._refs = st.references
         self._ref_terms = mmd.reference_terms(st.references, st.bandwidths)
         self._center, self._scale = st.obs_center, st.obs_scale
+        # the fitted state is captured here: refitting the spec later does not change this stream
+        self._fcenter, self._fscale, self._clip = st.feature_center, st.feature_scale, p.clip
         self._bars = np.full((LOOKBACK, 5), np.nan)
         self._c = np.full((LOOKBACK, len(self._bw), self._n_max), np.nan)
         self._g = np.full((LOOKBACK, len(p.references), len(self._bw)), np.nan)
@@ -76,9 +79,11 @@ class FeatureStream:
         """Like `update` but takes [open, high, low, close, volume] and returns a scaled numpy row."""
         if self._last_ts is not None and ts <= self._last_ts:
             raise DataError(f"FeatureStream expects increasing timestamps; got {ts} after {self._last_ts}.")
-        if not np.isfinite(values).all() or (values[:4] <= 0).any() or values[1] < values[2] or values[4] < 0:
+        o, h, lo, c, v = values
+        if not np.isfinite(values).all() or (values[:4] <= 0).any() or h < max(o, c) or lo > min(o, c) or v < 0:
             raise DataError(
-                f"FeatureStream: bar at {ts} breaks the bars contract (finite, positive prices, high >= low, volume >= 0): "
+                f"FeatureStream: bar at {ts} breaks the bars contract (finite, positive prices, high >= max(open, close), "
+                f"low <= min(open, close), volume >= 0): "
                 f"{dict(zip(BAR_COLUMNS, values.tolist()))}."
             )
         self._bars[:-1] = self._bars[1:]
@@ -97,7 +102,7 @@ class FeatureStream:
         start = LOOKBACK - 1
         scores = mmd.mmd_scores(self._c, self._g, self._ref_terms, self._windows, start)
         raw = np.hstack([scores.reshape(1, -1), statistics(s, start)])
-        row = self.spec.scale(raw)[0]
+        row = np.clip((raw[0] - self._fcenter) / self._fscale, -self._clip, self._clip)
         if not np.isfinite(row).all():
             c = int(np.argmax(~np.isfinite(row)))
             raise DataError(f"Feature {self.names[c]!r} is not finite at {ts}; the recent bars are degenerate.")
@@ -107,7 +112,7 @@ class FeatureStream:
         """Add one bar; return its feature row (a Series named by the timestamp) or None during warm-up."""
         ts, values = _parse_bar(bar)
         row = self.update_values(ts, values)
-        return None if row is None else pd.Series(row, index=self.names, name=ts)
+        return None if row is None else pd.Series(row, index=self._index, name=ts, copy=False)
 
     def update_many(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Feed bars one at a time; return the rows produced (same as `transform` on the same bars)."""
