@@ -225,3 +225,41 @@ def test_load_straight_to_cuda_matches_cpu(tmp_path: Path) -> None:
         ref = model.encode(x)[0]
         out = gpu.encode(x.cuda())[0].cpu()
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_registry_is_extensible_for_the_decision_core(tmp_path: Path) -> None:
+    """A later kind registers itself and gets saving, strict loading and checks for free."""
+    from algospace.models import registry
+
+    @dataclasses.dataclass(frozen=True)
+    class CoreConfig:
+        width: int = 4
+
+    class Core(torch.nn.Module):
+        def __init__(self, config: CoreConfig) -> None:
+            super().__init__()
+            self.config = config
+            self.policy = torch.nn.Linear(config.width, 2)
+            # a fixed table with no rebuild hook: the loader must fall back to a real build
+            self.register_buffer("scale", torch.linspace(0.5, 1.5, config.width), persistent=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.policy(x * self.scale)
+
+    assert "core" not in registry.registered_kinds()
+    registry.register_model("core", CoreConfig, Core)
+    try:
+        torch.manual_seed(0)
+        core = Core(CoreConfig(width=6)).eval()
+        save_artifact(core, tmp_path / "core", kind="core", provenance="trained")
+        loaded, manifest = load_artifact(tmp_path / "core", device="cpu", kind="core")
+        assert manifest.kind == "core" and loaded.config == CoreConfig(width=6)
+        assert not loaded.scale.is_meta and torch.equal(loaded.scale, core.scale)
+        x = torch.randn(3, 6)
+        assert torch.equal(core(x), loaded(x))
+        with pytest.raises(ArtifactError, match="already registered"):
+            registry.register_model("core", CoreConfig, MRMSModel)
+    finally:
+        registry._REGISTRY.pop("core", None)  # leave the process as it was: core has no model yet
+    with pytest.raises(ArtifactError, match="no model in this version"):
+        load_artifact(tmp_path / "core", device="cpu")

@@ -17,6 +17,7 @@ source.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import pickletools
@@ -31,7 +32,6 @@ import torch
 import torch.nn as nn
 
 from algospace.artifacts.format import ArtifactMetadata, LegacySource, Manifest
-from algospace.artifacts.io import sha256_file
 from algospace.artifacts.load import state_dict_problems
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.artifacts.save import coerce_metadata, save_artifact
@@ -116,7 +116,7 @@ def probe_file(path: str | Path) -> Probe:
     if not p.is_file():
         raise ArtifactError(f"No file at {p}; pass the path of a legacy .pth checkpoint.")
     data = p.read_bytes()
-    base = dict(path=p, size=len(data), sha256=sha256_file(p))
+    base = dict(path=p, size=len(data), sha256=hashlib.sha256(data).hexdigest())
     if zipfile.is_zipfile(io.BytesIO(data)):
         fmt = "torch-zip"
         with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -46,9 +46,10 @@ def load_artifact(
 
     Example:
         model, manifest = load_artifact("runs/rde-1", device="cpu", kind="rde",
-                                        feature_spec_fingerprint=spec.fingerprint())
+                                        feature_spec_fingerprint=spec.fingerprint)
     """
     require_safe_torch()
+    dev = resolve_device(device)
     root = Path(path)
     manifest = read_manifest(root)
     if kind is not None and manifest.kind != kind:
@@ -62,7 +63,6 @@ def load_artifact(
         raise ArtifactError(f"{root} failed verification:\n  " + "\n  ".join(problems))
     warnings = _gate(root, manifest, allow_untrained, feature_spec_fingerprint, allow_spec_mismatch)
     config = read_config(root, manifest.kind)
-    dev = resolve_device(device)
     tensors = read_weights(root, dev)
     bad = non_finite_keys(tensors)
     if bad:
@@ -81,8 +81,8 @@ def load_artifact(
         )
     model = _fill(model, spec, config, tensors, dev)
     model.eval()
-    for w in warnings:
-        log.warning("%s: %s", root, w)
+    for w in warnings:  # opt-ins are warnings; a legacy import is a known, recorded state
+        log.log(logging.INFO if w.startswith("LEGACY-IMPORT") else logging.WARNING, "%s: %s", root, w)
     return model, manifest.model_copy(update={"warnings": tuple(warnings)})
 
 
@@ -139,7 +139,7 @@ def file_problems(root: Path, manifest: Manifest) -> list[str]:
             continue
         full = root / rel
         if not full.is_file():
-            problems.append(f"{rel}: missing (the manifest lists it)")
+            problems.append(f"{rel}: missing (the manifest lists it); copy the whole artifact directory again")
             continue
         found = sha256_file(full)
         if found != expected:

@@ -59,7 +59,7 @@ def save_artifact(
 
     Example:
         save_artifact(vae, "runs/rde-1", kind="rde", provenance="trained",
-                      metadata={"feature_spec_fingerprint": spec.fingerprint(), "seed": 0})
+                      metadata={"feature_spec_fingerprint": spec.fingerprint, "seed": 0})
     """
     require_safe_torch()
     spec = get_model_spec(kind)

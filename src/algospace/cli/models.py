@@ -81,7 +81,8 @@ def inspect_cmd(
         ("size", _size(report.size_bytes)),
         *((f"check: {c.name}", ("ok: " if c.ok else "[red]FAILED[/red]: ") + c.detail) for c in report.checks),
         ("weights sha256", m.weights_sha256),
-        ("feature spec", m.feature_spec_fingerprint or "not recorded"),
+        ("feature spec", (m.feature_spec_fingerprint or "not recorded")
+         + (" (feature_spec/ stored)" if any(f.startswith("feature_spec/") for f in m.files) else "")),
         ("training data", f"{td.fingerprint or 'no fingerprint'}; {span}" + (f"; {td.description}" if td.description else "")),
         ("training metrics", metrics),
         ("seed", str(m.seed) if m.seed is not None else "not recorded"),

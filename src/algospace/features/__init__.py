@@ -16,9 +16,57 @@ from algospace.features.regime import (
     regime_windows,
 )
 
-# Indicators, matrix assemblers and the synergy detector add their exports below.
+from algospace.features.indicators import (
+    ATR,
+    FVG,
+    LVN,
+    MLMI,
+    NWRQK,
+    RSI,
+    FVGParams,
+    LVNParams,
+    MLMIParams,
+    NWRQKParams,
+    atr,
+    fvg,
+    lvn,
+    mlmi,
+    nwrqk,
+    rsi,
+)
+from algospace.features.matrices import (
+    MATRIX_5M_COLUMNS,
+    MATRIX_30M_COLUMNS,
+    Matrix5mAssembler,
+    Matrix5mParams,
+    Matrix30mAssembler,
+    Matrix30mParams,
+    all_windows,
+    features_5m,
+    features_30m,
+    window_5m,
+    window_30m,
+)
+from algospace.features.synergy import (
+    SYNERGY_VECTOR_NAMES,
+    Signal,
+    SynergyContext,
+    SynergyDetector,
+    SynergyEvent,
+    SynergyParams,
+    SynergyType,
+    detect_synergies,
+    synergy_vector,
+    synergy_vector_fingerprint,
+)
 
 __all__ = [
+    "ATR", "FVG", "LVN", "MLMI", "NWRQK", "RSI", "FVGParams", "LVNParams", "MLMIParams", "NWRQKParams",
+    "atr", "fvg", "lvn", "mlmi", "nwrqk", "rsi",
+    "MATRIX_5M_COLUMNS", "MATRIX_30M_COLUMNS", "Matrix5mAssembler", "Matrix5mParams", "Matrix30mAssembler",
+    "Matrix30mParams", "all_windows", "features_5m", "features_30m", "window_5m", "window_30m",
+    "SYNERGY_VECTOR_NAMES", "Signal", "SynergyContext", "SynergyDetector", "SynergyEvent", "SynergyParams",
+    "SynergyType", "detect_synergies", "synergy_vector", "synergy_vector_fingerprint",
     "FeatureParams",
     "FeatureSpec",
     "FeatureStream",

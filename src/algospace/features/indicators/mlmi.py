@@ -13,7 +13,7 @@ recent pair. Until k labelled pairs exist MLMI is NaN (no made-up value).
 k: the spec says 5 (value 0-100), the code 200 (a sum of labels). k = 5 moves in 20-point
 jumps and flips on single neighbours; k = 200 needs ~200 labelled crossovers (months of
 30-minute bars) before the first value and then averages away most of the memory. k = 20
-(5-point resolution, warm-up of ~20 crossovers, about two weeks of 30-minute bars) is the
+(5-point resolution, warm-up of ~20 labelled crossovers, about a month of 30-minute bars) is the
 default; the 0-100 scale follows the spec.
 
 Outputs: `mlmi_value` (0-100), `mlmi_ma` (WMA of the value, `signal_length`), `mlmi_signal`

@@ -1,0 +1,61 @@
+"""Evaluation machinery: synthetic regimes, causal HMM baseline, metrics, the eval CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from algospace.cli import app
+from algospace.evaluation.hmm_baseline import baseline_observations, fit_hmm, forward_filter
+from algospace.evaluation.metrics import mean_run_length, regime_scores
+from algospace.evaluation.synthetic import DEFAULT_REGIMES, generate_regime_bars
+
+
+def test_synthetic_regimes_have_their_stated_volatility_and_durations():
+    bars, truth = generate_regime_bars(days=120, seed=3)
+    r = np.log(bars["close"]).diff()
+    labels = truth.reindex(bars.index, method="ffill")
+    for k, regime in enumerate(DEFAULT_REGIMES):
+        innov = r[labels == k].std()
+        expected = regime.vol / np.sqrt(1 - regime.phi**2)  # stationary std of an AR(1)
+        assert abs(innov / expected - 1) < 0.1, (regime.name, innov, expected)
+    assert 25 < mean_run_length(truth.to_numpy()) < 110
+    assert (bars["high"] >= bars[["open", "close"]].max(axis=1)).all()
+
+
+def test_metrics_are_invariant_to_label_permutation_and_punish_noise():
+    truth = np.repeat([0, 1, 2, 3], 50)
+    perfect = (truth + 1) % 4
+    s = regime_scores(truth, perfect)
+    assert s["balanced_accuracy"] == 1.0 and s["adjusted_rand"] == 1.0
+    noise = np.random.default_rng(0).integers(0, 4, len(truth))
+    s = regime_scores(truth, noise)
+    assert s["balanced_accuracy"] < 0.5 and s["adjusted_rand"] < 0.1
+
+
+def test_hmm_forward_filter_never_reads_ahead():
+    from algospace.data import make_bars
+
+    bars, _ = generate_regime_bars(days=60, seed=1)
+    obs = baseline_observations(make_bars(bars, 30, "SPY"))
+    z = ((obs - obs.mean()) / obs.std()).to_numpy()
+    hmm = fit_hmm(z[:400], 4, seed=0)
+    full = forward_filter(hmm, z)
+    for cut in (50, 200, len(z) - 1):
+        np.testing.assert_allclose(forward_filter(hmm, z[: cut + 1]), full[: cut + 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(full.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_eval_cli_writes_results_and_plot(tmp_path):
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    res = json.loads((out / "results.json").read_text())
+    for who in ("rde", "hmm_forward_filtered"):
+        scores = res["synthetic"][who]
+        assert 0.0 <= scores["balanced_accuracy"] <= 1.0
+        assert -1.0 <= scores["adjusted_rand"] <= 1.0
+    assert (out / "synthetic_regimes.png").stat().st_size > 10_000
+    assert "balanced acc" in result.output
