@@ -1,0 +1,78 @@
+"""Device handling of the RDE engine. CUDA tests run only where a GPU exists; elsewhere they
+skip with the reason, and nothing here calls the GPU path ready without having run it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from algospace.artifacts import save_artifact
+from algospace.engines.rde import RegimeDetectionEngine
+from algospace.errors import InputError
+from algospace.models.rde import RDEConfig, RegimeVAE
+
+NO_CUDA = "no CUDA device on this machine: the CUDA path was not exercised (run tests/test_rde_devices.py on a GPU host)"
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    """A small RDE artifact with a real fitted feature spec (SPY slice)."""
+    from algospace.data import make_bars, sample
+    from algospace.features import FeatureSpec
+
+    bars = sample("spy-1m")
+    bars30 = make_bars(bars.loc[bars.index < "2017-05-01"], 30, "SPY")
+    spec = FeatureSpec.default().fit(bars30)
+    torch.manual_seed(0)
+    model = RegimeVAE(RDEConfig(input_dim=spec.width, d_model=32, n_heads=4, n_layers=1, d_ff=64))
+    out = tmp_path_factory.mktemp("dev") / "rde"
+    save_artifact(model, out, kind="rde", provenance="trained",
+                  metadata={"feature_spec_fingerprint": spec.fingerprint},
+                  write_extra=lambda d: spec.save(d / "feature_spec"))
+    feats = spec.transform(bars30).to_numpy(np.float32)
+    return out, feats
+
+
+def test_cpu_and_auto_agree_on_this_machine(artifact):
+    path, feats = artifact
+    cpu = RegimeDetectionEngine.load(path, device="cpu")
+    auto = RegimeDetectionEngine.load(path, device="auto")
+    w = feats[-48:]
+    expected_auto = "cuda" if torch.cuda.is_available() else "cpu"
+    assert auto.device.type == expected_auto
+    np.testing.assert_allclose(cpu.get_regime_vector(w), auto.get_regime_vector(w), atol=1e-4)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this host has CUDA; the missing-device error is tested elsewhere")
+def test_asking_for_missing_cuda_is_a_clear_error(artifact):
+    path, _ = artifact
+    with pytest.raises(InputError, match="(?i)cuda"):
+        RegimeDetectionEngine.load(path, device="cuda")
+
+
+def test_unknown_device_string_is_a_clear_error(artifact):
+    path, _ = artifact
+    with pytest.raises(InputError):
+        RegimeDetectionEngine.load(path, device="tpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_cuda_engine_matches_cpu_and_keeps_weights_on_gpu(artifact):
+    path, feats = artifact
+    cpu = RegimeDetectionEngine.load(path, device="cpu")
+    gpu = RegimeDetectionEngine.load(path, device="cuda")
+    assert all(p.device.type == "cuda" for p in gpu.model.parameters())
+    batch = np.stack([feats[i : i + 48] for i in range(0, 480, 48)])
+    np.testing.assert_allclose(cpu.get_regime_vectors(batch), gpu.get_regime_vectors(batch), atol=1e-4)
+    v = gpu.get_regime_vector(feats[-48:])
+    assert isinstance(v, np.ndarray) and v.dtype == np.float32
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_cuda_out_of_range_index_is_a_clear_error(artifact):
+    path, _ = artifact
+    with pytest.raises(InputError):
+        RegimeDetectionEngine.load(path, device=f"cuda:{torch.cuda.device_count()}")
