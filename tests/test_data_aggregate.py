@@ -167,3 +167,120 @@ def test_streaming_fill_gaps_advance_and_order(spy):
     assert [x.timestamp for x in b2.update(row)] == [t0 + pd.Timedelta(minutes=30)]
     with pytest.raises(DataError, match="non-decreasing"):
         b2.update((t0, 1650.0, 1.0))
+
+
+# ----------------------------------------------------------------------------- review findings
+def _feed(builder, rows, clock_step=None):
+    """Feed (ts, ...) rows; with `clock_step`, also advance the clock to ts + clock_step after each."""
+    out = []
+    for r in rows:
+        out += builder.update(r)
+        if clock_step is not None:
+            out += builder.advance(r[0] + clock_step)
+    return out + builder.flush()
+
+
+def _rows(bars):
+    return list(zip(bars.index, *(bars[c].to_numpy() for c in ["open", "high", "low", "close", "volume"])))
+
+
+def test_late_tick_after_advance_is_data_error_not_a_second_bar():
+    b = BarBuilder(30, "ES")
+    t0 = _ct("2013-09-03 09:00")
+    b.update(Tick(t0, 1650.0, 1.0))
+    assert [x.timestamp for x in b.advance(t0 + pd.Timedelta(minutes=30))] == [t0]
+    with pytest.raises(DataError, match="late data.*older than the clock"):
+        b.update(Tick(t0 + pd.Timedelta(minutes=29), 1651.0, 1.0))
+    # A tick older than the clock is late even when its bar is still open.
+    b2 = BarBuilder(30, "ES")
+    b2.update(Tick(t0, 1650.0, 1.0))
+    assert b2.advance(t0 + pd.Timedelta(minutes=10)) == []
+    with pytest.raises(DataError, match="late data"):
+        b2.update(Tick(t0 + pd.Timedelta(minutes=5), 1651.0, 1.0))
+    # Input bars (labelled by open time) are late when their output bar was already closed.
+    b3 = BarBuilder(30, "SPY")
+    t1 = pd.Timestamp("2017-01-03 14:30", tz="UTC")
+    b3.update((t1, 225.0, 225.5, 224.5, 225.2, 100.0))
+    assert len(b3.advance(t1 + pd.Timedelta(minutes=30))) == 1
+    with pytest.raises(DataError, match="already closed"):
+        b3.update((t1 + pd.Timedelta(minutes=29), 225.0, 225.5, 224.5, 225.2, 100.0))
+    # flush() closes the bar too: more input for it cannot open a duplicate bar.
+    b4 = BarBuilder(30, "ES")
+    b4.update(Tick(t0, 1650.0, 1.0))
+    assert len(b4.flush()) == 1
+    with pytest.raises(DataError, match="already closed"):
+        b4.update(Tick(t0 + pd.Timedelta(minutes=1), 1650.0, 1.0))
+
+
+def test_stream_fill_gaps_with_advance_equals_batch(spy):
+    part = spy.loc["2017-01-03":"2017-01-06"].drop(spy.loc["2017-01-04 16:00":"2017-01-04 17:29"].index)
+    batch = make_bars(part, 30, "SPY", fill_gaps=True)
+    assert len(batch) == 52 and batch["filled"].sum() == 3
+    # A clock-driven runtime: each 1-minute bar is followed by advance(its end).
+    out = _feed(BarBuilder(30, "SPY", fill_gaps=True), _rows(part), clock_step=pd.Timedelta(minutes=1))
+    stream = bars_to_frame(out, with_filled=True)
+    assert stream.index.equals(batch.index) and stream["filled"].sum() == 3
+    np.testing.assert_array_equal(stream.to_numpy(dtype=float), batch.to_numpy(dtype=float))
+
+
+def _span_time(msg: str) -> str:
+    return msg.split("input bar at ")[1].split(" (")[0]
+
+
+def test_stream_raises_like_batch_when_input_bars_do_not_fit(spy):
+    b5 = make_bars(spy.iloc[:3000], 5, "SPY")
+    with pytest.raises(DataError, match="would span") as batch_err:
+        make_bars(b5, 7, "SPY")
+    with pytest.raises(DataError, match="would span") as stream_err:
+        _feed(BarBuilder(7, "SPY"), _rows(b5))
+    assert _span_time(str(stream_err.value)) == _span_time(str(batch_err.value))
+    # Gaps before the first pair of neighbouring bars do not trip the causal length estimate.
+    part = spy.iloc[:2000].drop(spy.index[[1, 3, 5]])
+    batch = make_bars(part, 30, "SPY")
+    stream = bars_to_frame(_feed(BarBuilder(30, "SPY"), _rows(part)))
+    assert stream.index.equals(batch.index)
+    np.testing.assert_array_equal(stream.to_numpy(), batch.to_numpy())
+
+
+@pytest.mark.parametrize(("bad", "column", "why"), [(np.nan, "high", "not finite"), (np.inf, "close", "not finite"), (0.0, "low", "<= 0"), (-1.0, "volume", "negative volume")])
+def test_bad_bar_values_raise_in_batch_and_stream(spy, bad, column, why):
+    part = spy.iloc[:200].copy()
+    part.iloc[57, part.columns.get_loc(column)] = bad
+    when = str(part.index[57])
+    with pytest.raises(DataError, match=why) as batch_err:
+        make_bars(part, 30, "SPY")
+    assert "row 57" in str(batch_err.value) and f"column '{column}'" in str(batch_err.value) and when in str(batch_err.value)
+    with pytest.raises(DataError, match=why) as stream_err:
+        _feed(BarBuilder(30, "SPY"), _rows(part))
+    assert f"column '{column}'" in str(stream_err.value) and when in str(stream_err.value) and "#57" in str(stream_err.value)
+
+
+def test_nan_tick_raises_in_batch_and_stream(ticks):
+    part = ticks.iloc[:300].copy()
+    part.iloc[120, 0] = np.nan
+    with pytest.raises(DataError, match=r"row 120 .*column 'price'.*not finite"):
+        make_bars(part, 5, "ES")
+    rows = list(zip(part.index, part["price"].to_numpy(), part["volume"].to_numpy()))
+    with pytest.raises(DataError, match=r"#120 .*column 'price'.*not finite"):
+        _feed(BarBuilder(5, "ES"), rows)
+
+
+def test_wrong_input_types_raise_our_errors(spy):
+    with pytest.raises(InputError, match="expects a pandas DataFrame.*found ndarray"):
+        make_bars(spy.to_numpy(), 30, "SPY")
+    t = pd.Timestamp("2017-01-03 14:30", tz="UTC")
+    b = BarBuilder(30, "SPY")
+    for item, match in [
+        ("abc", "received str"),
+        ((t, "x", 1), "'price' must be a number"),
+        ((t, 1.0, None), "'volume' must be a number"),
+        ({"timestamp": t, "high": 1, "low": 1, "close": 1, "volume": 1}, r"lacks \['open'\]"),
+        ((t, 1.0), "received 2 values"),
+        (("not a time", 1.0, 1.0), "tz-aware timestamp"),
+        ((t.tz_localize(None), 1.0, 1.0), "naive"),
+        (42, "received int"),
+    ]:
+        with pytest.raises(InputError, match=match):
+            b.update(item)
+    with pytest.raises(InputError, match="tz-aware timestamp"):
+        b.advance("soon")

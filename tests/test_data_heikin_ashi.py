@@ -60,3 +60,23 @@ def test_causal_and_input_errors():
         heikin_ashi(bars.drop(columns="low"))
     with pytest.raises(InputError):
         HeikinAshi().update((1.0, 2.0))
+
+
+def test_wrong_types_and_nan_raise_our_errors():
+    from algospace.errors import DataError
+
+    bars = _bars([[10, 12, 9, 11, 100], [11, 13, 10, 12, 200], [12, 12.5, 8, 9, 300]])
+    with pytest.raises(InputError, match="expects a pandas DataFrame.*found ndarray"):
+        heikin_ashi(bars.to_numpy())
+    bad = bars.copy()
+    bad.iloc[1, 2] = np.nan
+    with pytest.raises(DataError, match=r"row 1 at 2019-03-01 15:00:00\+00:00, column 'low'.*not finite"):
+        heikin_ashi(bad)
+    ha = HeikinAshi()
+    for item, match in [("abcd", "received str"), ({"open": 1.0}, r"\['high', 'low', 'close'\] missing"),
+                        (("a", 1, 1, 1), "'open' must be a number"), ((1, 2, 3), "received 3 values"), (None, "received NoneType")]:
+        with pytest.raises(InputError, match=match):
+            ha.update(item)
+    with pytest.raises(DataError, match="column 'high'.*expected a finite number"):
+        ha.update((1.0, np.nan, 1.0, 1.0))
+    assert ha.update(bars.iloc[0]) == heikin_ashi(bars).iloc[0].to_dict()  # errors left no state behind

@@ -74,3 +74,27 @@ def test_calendars_locate():
         v = CME_GLOBEX.locate(pd.DatetimeIndex([t]))
         assert CME_GLOBEX.locate_one(t.value) == (int(v[0][0]), int(v[1][0]), bool(v[2][0]))
     assert UTC_24H.open == dt.time(0) and UTC_24H.locate(ts)[2].all()
+
+
+def test_resolve_instrument_order():
+    from algospace.config import DataConfig
+    from algospace.data import resolve_instrument, sample
+
+    spy = sample("spy-1m").iloc[:10]
+    assert resolve_instrument("mes").name == "MES"  # explicit wins
+    assert resolve_instrument("ES", spy).name == "ES"
+    assert resolve_instrument(get_instrument("SPY")).name == "SPY"
+    assert resolve_instrument(None, spy).name == "SPY"  # then the data's attrs
+    old = get_config()
+    try:
+        set_config(AppConfig(data=DataConfig(instrument="MES")))
+        assert resolve_instrument(None).name == "MES"  # then the config
+        plain = pd.DataFrame(spy)  # a frame without attrs
+        plain.attrs = {}
+        assert resolve_instrument(None, plain).name == "MES"
+    finally:
+        set_config(old)
+    with pytest.raises(InputError, match="received int 5"):
+        resolve_instrument(5)
+    with pytest.raises(InputError, match="Did you mean 'SPY'"):
+        resolve_instrument("SPX", spy)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from algospace.data import RepairReport, load_bars, load_ticks, sample, validate_bars, validate_ticks
-from algospace.errors import DataError
+from algospace.errors import DataError, InputError
 
 HEADER = "timestamp,open,high,low,close,volume\n"
 GOOD_ROWS = [
@@ -66,6 +66,8 @@ def test_offset_strings_become_utc(tmp_path):
         (_bad({2: "2019-03-01 14:29:00,100.25,100.5,99.75,100.0,0"}), 2, "timestamp", "out of order"),
         (_bad({1: "2019-03-01 14:31:00,100.5,100.4,100.0,100.25,800"}), 1, "high", "high < max(open, close)"),
         (_bad({3: "2019-03-01 14:33:00,100.0,100.25,99.8,99.75,1200"}), 3, "low", "low > min(open, close)"),
+        (_bad({1: "2019-03-01 14:31:00,0,100.75,0,100.25,800"}), 1, "open", "price <= 0"),
+        (_bad({2: "2019-03-01 14:32:00,100.25,100.5,-99.75,100.0,0"}), 2, "low", "price <= 0"),
     ],
 )
 def test_each_rule_names_file_row_column(tmp_path, rows, row, column, rule):
@@ -200,3 +202,39 @@ def test_validate_ticks():
         validate_ticks(ticks.iloc[[50, 0]])
     with pytest.raises(DataError, match="missing column"):
         validate_ticks(ticks.rename(columns={"price": "last"}))
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1, "s"), (1000, "ms"), (10**6, "us"), (10**9, "ns")])
+def test_csv_integer_epoch_timestamps(tmp_path, scale, unit):
+    start = 1551450600  # 2019-03-01 14:30:00 UTC
+    rows = [f"{(start + 60 * i) * scale}," + r.split(",", 1)[1] for i, r in enumerate(GOOD_ROWS)]
+    bars = load_bars(_csv(tmp_path, rows), timezone="America/New_York")  # epoch times are UTC whatever the zone
+    assert bars.index.equals(load_bars(_csv(tmp_path, GOOD_ROWS, name="iso.csv")).index), unit
+    ticks = tmp_path / "t.csv"
+    ticks.write_text(f"timestamp,price,volume\n{start * scale},1640.25,8\n{(start + 1) * scale},1640.5,3\n")
+    assert load_ticks(ticks).index[1] == pd.Timestamp("2019-03-01 14:30:01", tz="UTC")
+
+
+def test_epoch_precision_and_ambiguous_or_mixed_columns(tmp_path):
+    ns = 1551450600123456789
+    f = _frame(GOOD_ROWS)
+    f["timestamp"] = [ns + i for i in range(4)]  # int64 nanoseconds: no float rounding
+    f.to_parquet(tmp_path / "ns.parquet")
+    assert load_bars(tmp_path / "ns.parquet").index.asi8.tolist() == [ns, ns + 1, ns + 2, ns + 3]
+    compact = [f"2019030{i + 1}," + r.split(",", 1)[1] for i, r in enumerate(GOOD_ROWS)]  # YYYYMMDD, not 1970
+    with pytest.raises(DataError, match="row 0 .*looks like a compact date"):
+        load_bars(_csv(tmp_path, compact, name="compact.csv"))
+    mixed = _bad({2: "1551450720," + GOOD_ROWS[2].split(",", 1)[1]})
+    with pytest.raises(DataError, match="row 2 .*is an integer epoch time while row 0"):
+        load_bars(_csv(tmp_path, mixed, name="mixed.csv"))
+    late = [f"{9_999_999_000 + i}," + r.split(",", 1)[1] for i, r in enumerate(GOOD_ROWS)]  # seconds in year 2286
+    with pytest.raises(DataError, match="row 0 .*read as s .*outside 1677..2262"):
+        load_bars(_csv(tmp_path, late, name="late.csv"))
+
+
+def test_non_path_arguments_raise_input_error():
+    for fn in (load_bars, load_ticks):
+        with pytest.raises(InputError, match="Expected a file path.*received NoneType"):
+            fn(None)
+    with pytest.raises(InputError, match="received int"):
+        load_bars(42)

@@ -94,3 +94,34 @@ def test_cli_bars_heikin_ashi_and_fill_gaps(tmp_path):
     frame = pd.read_parquet(out)
     assert "filled" in frame.columns and len(frame) == 461
     validate_bars(frame[["open", "high", "low", "close", "volume"]])
+
+
+def test_load_data_logs_the_repair_report(tmp_path, caplog):
+    import logging
+
+    from algospace.data import load_data
+
+    p = tmp_path / "flawed.csv"
+    p.write_text("timestamp,open,high,low,close,volume\n2019-03-01 14:30:00,100,99.5,99,100.5,10\n2019-03-01 14:31:00,100.5,101,100,100.25,5\n")
+    with caplog.at_level(logging.INFO, logger="algospace.data.sources"):
+        bars = load_data(p, repair=True)
+    assert bars["high"].iloc[0] == 100.5
+    assert any("1 widened high" in r.getMessage() and str(p) in r.getMessage() for r in caplog.records)
+
+
+def test_describe_and_load_data_share_one_resolver(tmp_path):
+    from algospace.data import load_data
+    from algospace.data.info import describe
+    from algospace.data.sources import open_source
+
+    for fn in (load_data, describe):
+        with pytest.raises(InputError, match="Did you mean 'es-ticks'"):
+            fn("es-tick")
+        with pytest.raises(InputError, match="sample name .*received NoneType"):
+            fn(None)
+    p = tmp_path / "t.csv"
+    p.write_text("timestamp,price,volume\n2013-09-03T14:00:00Z,1650.25,2\n2013-09-03T14:00:01Z,1650.5,1\n")
+    src = open_source(p, repair=False)
+    assert (src.kind, src.name, src.report) == ("ticks", str(p), None)
+    info = describe(p, "ES")
+    assert (info.kind, info.rows, info.source) == ("ticks", 2, str(p))

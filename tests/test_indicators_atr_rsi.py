@@ -16,6 +16,7 @@ def _bars(high, low, close):
     n = len(close)
     idx = pd.date_range("2024-01-02 14:30", periods=n, freq="5min", tz="UTC", name="timestamp")
     close = np.asarray(close, float)
+    high, low = np.asarray(high, float), np.asarray(low, float)
     return pd.DataFrame({"open": close, "high": high, "low": low, "close": close, "volume": np.ones(n)}, index=idx)
 
 

@@ -77,7 +77,7 @@ def test_unsorted_index_is_a_data_error(fn, cls):
 def test_nan_inside_bars_is_a_data_error(fn, cls):
     bars = synthetic_bars(60)
     bars.iloc[30, bars.columns.get_loc("low")] = np.nan
-    with pytest.raises(DataError, match="'low' must be finite.*row 30"):
+    with pytest.raises(DataError, match="row 30 .*column 'low'.*not finite"):
         fn(bars)
     obj = cls()
     with pytest.raises(DataError, match="non-finite low"):
@@ -97,6 +97,23 @@ def test_structural_problems_are_data_errors(fn):
         fn(dup)
     with pytest.raises(InputError, match="DataFrame"):
         fn(bars.to_numpy())
+    with pytest.raises(DataError, match="expected float64"):  # the contract is float64; nothing is cast silently
+        fn(bars.astype({"volume": "int64"}))
+    with pytest.raises(DataError, match="high < max"):
+        fn(bars.assign(high=bars["low"]))
+    zero = bars.copy()
+    zero.iloc[7, zero.columns.get_loc("low")] = 0.0
+    with pytest.raises(DataError, match="row 7 .*'low'.*price <= 0"):
+        fn(zero)
+
+
+@pytest.mark.parametrize("cls", [c for _, c in BATCH_AND_STREAM], ids=[c.__name__ for _, c in BATCH_AND_STREAM])
+def test_streams_refuse_what_batch_refuses(cls):
+    """The one-bar contract check: a bar the batch path refuses is refused when streamed too."""
+    bar = synthetic_bars(3).iloc[1]
+    for bad, why in (({"high": bar["low"] - 1.0}, "high/low"), ({"low": -1.0}, "price <= 0"), ({"volume": -1.0}, "negative volume")):
+        with pytest.raises(DataError, match=f"breaks the bars contract: .*{why}"):
+            cls().update({"timestamp": bar.name, **{**bar.to_dict(), **bad}})
 
 
 def test_update_accepts_rows_mappings_and_itertuples():

@@ -137,12 +137,25 @@ def test_streaming_rejects_bad_bars():
         Matrix5mParams(windows=3)
 
 
+def test_parameters_are_checked_when_built_on_every_path():
+    # an unknown time zone used to pass here and fail later inside features_30m (ZoneInfoNotFoundError)
+    with pytest.raises(InputError, match="time zone 'Mars/X'"):
+        Matrix30mParams(timezone="Mars/X")
+    with pytest.raises(InputError, match="time zone"):
+        Matrix5mParams.model_validate({"timezone": "Nowhere/Land"})
+    with pytest.raises(InputError, match="window"):
+        Matrix30mParams.model_validate_json('{"window": 0}')
+    with pytest.raises(InputError, match="ma_fast must be < ma_slow"):
+        Matrix30mParams(mlmi={"ma_fast": 20, "ma_slow": 20})  # a nested model's own check
+    assert Matrix30mParams(timezone="Europe/London").timezone == "Europe/London"
+
+
 @pytest.mark.parametrize("fn", [features_30m, features_5m])
 def test_batch_rejects_bad_bars(fn):
     bars = synthetic_bars(100, seed=45, minutes=30)
     nan = bars.copy()
     nan.iloc[50, nan.columns.get_loc("close")] = np.nan
-    with pytest.raises(DataError, match="'close' must be finite.*row 50"):
+    with pytest.raises(DataError, match="row 50 .*column 'close'.*not finite"):
         fn(nan)
     with pytest.raises(DataError, match="strictly increasing"):
         fn(bars.iloc[::-1])

@@ -11,7 +11,7 @@ import pytest
 
 from algospace.data import make_bars, sample
 from algospace.errors import ArtifactError, ConfigError, DataError, InputError, NotFittedError
-from algospace.features import FeatureSpec, RegimeWindowStream, regime_windows
+from algospace.features import FeatureParams, FeatureSpec, RegimeWindowStream, regime_windows
 from algospace.features.causality import assert_causal
 from algospace.features.regime import LOOKBACK
 from algospace.features.regime import mmd as mmd_mod
@@ -64,6 +64,13 @@ def test_invalid_params_are_config_errors() -> None:
         FeatureSpec({"references": ("calm", "sideways")})
     small = FeatureSpec({"mmd_windows": (8, 26), "bandwidth_multipliers": (1.0,), "references": ("calm", "volatile")})
     assert small.width == 2 * 2 * 1 + 50
+    # every construction path raises our error, never a bare pydantic ValidationError
+    with pytest.raises(ConfigError, match="mmd_windows"):
+        FeatureParams(mmd_windows=(1,))
+    with pytest.raises(ConfigError, match="min_fit_bars"):
+        FeatureParams.model_validate({"min_fit_bars": 10})
+    with pytest.raises(ConfigError, match="clip"):
+        FeatureParams.model_validate_json('{"clip": -1}')
 
 
 # ----- fit / transform -----
@@ -221,14 +228,19 @@ def test_stream_rejects_out_of_order_and_bad_bars(fitted: FeatureSpec, spy30: pd
         stream.update(bad)
     with pytest.raises(InputError, match="timestamp"):
         stream.update({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0})
+    text = {**spy30.iloc[1].to_dict(), "timestamp": spy30.index[1], "close": "n/a"}
+    with pytest.raises(DataError, match="numeric"):
+        stream.update(text)
+    with pytest.raises(InputError, match="not a timestamp"):
+        stream.update({**spy30.iloc[1].to_dict(), "timestamp": "yesterday-ish"})
 
 
 # ----- bad input -----
 def test_bad_input_raises_clear_errors(spy30: pd.DataFrame, fitted: FeatureSpec) -> None:
     bars = spy30.iloc[:300]
-    with pytest.raises(InputError, match=f"at least {LOOKBACK} bars"):
+    with pytest.raises(InputError, match=f"at least {LOOKBACK} bars \\(the lookback"):
         fitted.transform(bars.iloc[: LOOKBACK - 1])
-    with pytest.raises(InputError, match="at least 300 bars"):
+    with pytest.raises(InputError, match=f"at least 300 bars \\(FeatureParams.min_fit_bars; each feature row reads {LOOKBACK} bars"):
         FeatureSpec.default().fit(bars.iloc[:200])
     nan = bars.copy()
     nan.iloc[150, nan.columns.get_loc("close")] = np.nan
@@ -240,16 +252,18 @@ def test_bad_input_raises_clear_errors(spy30: pd.DataFrame, fitted: FeatureSpec)
         fitted.transform(pd.concat([bars.iloc[:200], bars.iloc[199:]]))
     zero = bars.copy()
     zero.iloc[120, :4] = 0.0
-    with pytest.raises(DataError, match="> 0"):
+    with pytest.raises(DataError, match="row 120 .*price <= 0"):
         fitted.transform(zero)
     broken = bars.copy()
     broken.iloc[130, broken.columns.get_loc("high")] = broken["low"].iloc[130] - 1.0
     with pytest.raises(DataError, match="high"):
         fitted.transform(broken)
-    with pytest.raises(InputError, match="tz-aware"):
+    with pytest.raises(DataError, match="tz-aware"):
         fitted.transform(bars.tz_localize(None))
-    with pytest.raises(InputError, match="missing"):
+    with pytest.raises(DataError, match="missing"):
         fitted.transform(bars.drop(columns="volume"))
+    with pytest.raises(DataError, match="expected float64"):
+        fitted.transform(bars.astype({"volume": "int64"}))
     with pytest.raises(InputError, match="DataFrame"):
         fitted.transform(bars.to_numpy())
 

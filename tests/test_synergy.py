@@ -155,6 +155,21 @@ def test_batch_equals_stream_on_synthetic_bars():
         _same_event(a, b)
 
 
+def test_looser_documented_settings_reach_the_detector():
+    """The looser settings docs/indicators.md measures (FVG min_gap, detector window) are plain
+    SynergyParams fields, also from a config mapping, and they do loosen detection."""
+    m1 = spy_1m(40000, 100000)
+    b5, b30 = make_bars(m1, 5, "SPY"), make_bars(m1, 30, "SPY")
+    loose = SynergyParams.model_validate({"window": 20, "m5": {"fvg": {"min_gap": 0.0}}})
+    assert loose.window == 20 and loose.m5.fvg.min_gap == 0.0 and loose == SynergyParams(window=20, m5={"fvg": {"min_gap": 0.0}})
+    n_default = len(detect_synergies(b5, b30))
+    mid = detect_synergies(b5, b30, SynergyParams(m5={"fvg": {"min_gap": 0.0005}}))
+    wide = detect_synergies(b5, b30, loose)
+    assert n_default < len(mid) and n_default < len(wide)
+    assert max(e.bar - e.signals[0].bar for e in wide) > 10  # a span only the wider window allows
+    assert all(e.window == 20 for e in wide)
+
+
 def _event_table(events):
     rows = [np.concatenate([[list(SynergyType).index(e.type), e.direction, e.strength], synergy_vector(e)]) for e in events]
     return pd.DataFrame(np.array(rows).reshape(len(rows), 33), index=pd.DatetimeIndex([e.time for e in events]))
@@ -225,7 +240,7 @@ def test_batch_rejects_bad_bars():
         detect_synergies(b5, b30.iloc[::-1])
     bad = b5.copy()
     bad.iloc[10, bad.columns.get_loc("volume")] = np.inf
-    with pytest.raises(DataError, match="5-minute bars.*'volume' must be finite"):
+    with pytest.raises(DataError, match="5-minute bars.*column 'volume'.*not finite"):
         detect_synergies(bad, b30)
 
 

@@ -1,11 +1,72 @@
 """algospace: regime detection, risk management and a decision core for ES/MES futures.
 
-Real data, real training, safe artifacts, honest readiness checks.
+Real data, real training, safe artifacts, honest readiness checks. The public API is
+re-exported here and imported lazily, so `import algospace` stays fast (torch loads only
+when a model-side name is first used).
+
+    import algospace
+    bars = algospace.sample("spy-1m")
+    spec = algospace.FeatureSpec.default().fit(algospace.make_bars(bars, 30, "SPY"))
+    engine = algospace.RegimeDetectionEngine.load("runs/demo/models/rde")
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from algospace.errors import AlgoSpaceError, ArtifactError, ConfigError, DataError, InputError, NotFittedError
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "load_bars": "algospace.data",
+    "load_ticks": "algospace.data",
+    "load_data": "algospace.data",
+    "make_bars": "algospace.data",
+    "BarBuilder": "algospace.data",
+    "heikin_ashi": "algospace.data",
+    "get_instrument": "algospace.data",
+    "Instrument": "algospace.data",
+    "sample": "algospace.data",
+    "samples": "algospace.data",
+    "validate_bars": "algospace.data",
+    "FeatureSpec": "algospace.features",
+    "regime_windows": "algospace.features",
+    "detect_synergies": "algospace.features",
+    "SynergyDetector": "algospace.features",
+    "SynergyEvent": "algospace.features",
+    "synergy_vector": "algospace.features",
+    "save_artifact": "algospace.artifacts",
+    "load_artifact": "algospace.artifacts",
+    "inspect_artifact": "algospace.artifacts",
+    "verify_artifact": "algospace.artifacts",
+    "import_legacy": "algospace.artifacts",
+    "RegimeDetectionEngine": "algospace.engines.rde",
+    "RDEConfig": "algospace.models.rde",
+    "RegimeVAE": "algospace.models.rde",
+    "MRMSConfig": "algospace.models.mrms",
+    "MRMSModel": "algospace.models.mrms",
+    "RDETrainConfig": "algospace.training.rde_config",
+    "train_rde": "algospace.training.rde",
+    "AppConfig": "algospace.config",
+    "load_config": "algospace.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'algospace' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = [
     "__version__",
@@ -15,4 +76,5 @@ __all__ = [
     "DataError",
     "InputError",
     "NotFittedError",
+    *_LAZY,
 ]

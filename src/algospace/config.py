@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from algospace.errors import ConfigError
 
@@ -30,14 +30,39 @@ class InstrumentConfig(StrictModel):
     session: str = Field("cme-globex", description="Trading calendar name: cme-globex, nyse-rth or 24h.")
     currency: str = "USD"
 
+    @field_validator("session")
+    @classmethod
+    def _known_session(cls, v: str) -> str:
+        if v not in SESSIONS:
+            raise ValueError(f"unknown session {v!r}; expected one of {', '.join(SESSIONS)}")
+        return v
+
+
+SESSIONS = ("cme-globex", "nyse-rth", "24h")
+
+
+def _check_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'America/Chicago' or 'UTC'") from exc
+    return name
+
 
 class DataConfig(StrictModel):
     """How market data files are read."""
 
     timestamp_column: str = "timestamp"
     timezone: str = Field("UTC", description="Timezone of naive timestamps in input files.")
-    instrument: str = "ES"
+    instrument: str = Field("ES", description="Default instrument when neither a command nor the data names one.")
     repair: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        return _check_timezone(v)
 
 
 class AppConfig(StrictModel):
@@ -46,7 +71,14 @@ class AppConfig(StrictModel):
     data: DataConfig = DataConfig()
     instruments: list[InstrumentConfig] = []
     runs_dir: Path = Path("runs")
-    seed: int = 0
+    seed: int = Field(0, description="Default seed of training commands (their --seed overrides it).")
+
+    @model_validator(mode="after")
+    def _instrument_known(self) -> "AppConfig":
+        known = {"ES", "MES", "SPY"} | {i.name.upper() for i in self.instruments}
+        if self.data.instrument.upper() not in known:
+            raise ValueError(f"data.instrument {self.data.instrument!r} is not ES, MES, SPY or one defined under instruments")
+        return self
 
 
 def load_config(path: str | Path | None = None) -> AppConfig:

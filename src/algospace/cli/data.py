@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from algospace.errors import DataError, InputError
+from algospace.io import atomic_write_parquet
 
 app = typer.Typer(help="Market data: bundled samples, file summaries.\n\nExample: algospace data samples", no_args_is_help=True)
 
@@ -72,21 +70,6 @@ def info_cmd(
         console.print(info.repair_report.to_frame().head(repairs).to_string(index=False))
 
 
-def _write_parquet_atomic(frame: pd.DataFrame, out: Path) -> None:
-    """Write via a temp sibling + fsync + os.replace, so a crash never leaves half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            frame.to_parquet(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @app.command("bars")
 def bars_cmd(
     data: Annotated[str, typer.Option("--data", help="Tick or bar file (CSV/Parquet) or a sample name (spy-1m, es-ticks).")],
@@ -123,7 +106,7 @@ def bars_cmd(
                 bars["filled"] = extra["filled"]
             bars.attrs = attrs
         progress.update(task, advance=1, description=f"writing {out}")
-        _write_parquet_atomic(bars, out)
+        atomic_write_parquet(out, bars)
         progress.update(task, advance=1)
     typer.echo(
         f"wrote {len(bars):,} {minutes}-minute {'Heikin-Ashi ' if heikin_ashi else ''}bars "

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +10,7 @@ import pandas as pd
 import typer
 
 from algospace.errors import InputError
+from algospace.io import atomic_write_parquet
 
 app = typer.Typer(
     help="Regime features: build the 155 MMD regime features, describe them.\n\n"
@@ -21,21 +21,50 @@ app = typer.Typer(
 _TRAIN_SHARE = 0.7  # default training share: the chronological 70/15/15 split the RDE trains with
 
 
-def bars_30m(bars: pd.DataFrame, instrument: str) -> pd.DataFrame:
-    """Return 30-minute bars: finer bars are aggregated with make_bars; 30-minute bars pass through."""
-    from algospace.data import make_bars
+def bars_30m(data: pd.DataFrame, instrument: str | None) -> pd.DataFrame:
+    """30-minute bars aligned to the instrument's sessions: ticks and finer bars are aggregated
+    with make_bars; 30-minute bars pass through. `instrument=None` lets the data layer resolve
+    it (the data's own instrument, e.g. ES for es-ticks, else the config's data.instrument)."""
+    from algospace.data import make_bars, resolve_instrument
 
-    if len(bars) < 2:
-        raise InputError(f"Expected a bar history; got {len(bars)} bars.")
-    step = pd.Series(bars.index).diff().median()
+    inst = resolve_instrument(instrument, data)
+    if data.attrs.get("kind") == "ticks":
+        return make_bars(data, 30, inst)
+    if len(data) < 2:
+        raise InputError(f"Expected a bar history; got {len(data)} bars.")
+    step = pd.Series(data.index).diff().median()
     if step < pd.Timedelta(minutes=30):
-        return make_bars(bars, 30, instrument)
+        return make_bars(data, 30, inst)
     if step == pd.Timedelta(minutes=30):
-        return bars.loc[:, ["open", "high", "low", "close", "volume"]]
+        out = data.loc[:, ["open", "high", "low", "close", "volume"]]
+        out.attrs = {**data.attrs, "instrument": inst.name, "minutes": 30}
+        return out
     raise InputError(
         f"The regime features run on 30-minute bars; the input's typical bar spacing is {step}. "
-        "Pass 1-, 5- or 30-minute bars (or ticks aggregated with algospace.data.make_bars)."
+        "Pass ticks or 1-, 5- or 30-minute bars."
     )
+
+
+def _check_enough_bars(bars: pd.DataFrame, data: str, n_fit: int | None, min_fit: int) -> None:
+    """Say plainly when the data is too short, before any work: how many 30-minute bars it gave,
+    how many fitting / one feature row need, and what to pass instead."""
+    from algospace.features.regime import LOOKBACK
+
+    inst = bars.attrs.get("instrument", "?")
+    span = f"{bars.index[0]} .. {bars.index[-1]}" if len(bars) else "no bars"
+    got = f"--data {data} gives {len(bars)} 30-minute bars ({inst} sessions, {span})"
+    if n_fit is not None and n_fit < min_fit:
+        raise InputError(
+            f"{got}; fitting the feature spec needs at least {min_fit} training bars (FeatureParams.min_fit_bars) and "
+            f"the training part has {n_fit}. Pass a longer history (the default 70% split needs at least "
+            f"{math.ceil(min_fit / _TRAIN_SHARE)} 30-minute bars), or --spec with a spec fitted on other data "
+            f"(then at least {LOOKBACK} bars)."
+        )
+    if len(bars) < LOOKBACK:
+        raise InputError(
+            f"{got}; every feature row reads {LOOKBACK} bars (the lookback), so no row can be built. "
+            f"Pass at least {LOOKBACK} 30-minute bars."
+        )
 
 
 def _fit_mask(index: pd.DatetimeIndex, fit_until: str | None) -> tuple[pd.Series | slice, str]:
@@ -55,28 +84,17 @@ def _fit_mask(index: pd.DatetimeIndex, fit_until: str | None) -> tuple[pd.Series
 def _write_parquet(frame: pd.DataFrame, path: Path, fingerprint: str) -> None:
     """Write features atomically with the spec fingerprint in the Parquet metadata."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame, preserve_index=True)
     meta = dict(table.schema.metadata or {})
     meta[b"algospace.feature_spec_fingerprint"] = fingerprint.encode()
     table = table.replace_schema_metadata(meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_parquet(path, table)
 
 
 @app.command("build")
 def build(
-    data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet; 1-, 5- or 30-minute) or a sample name (spy-1m).")],
+    data: Annotated[str, typer.Option("--data", help="Tick or bar file (CSV/Parquet; ticks, 1-, 5- or 30-minute bars) or a sample name (spy-1m, es-ticks).")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file to write: one row per 30-minute bar, 155 columns.")],
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A fitted spec (JSON) to use instead of fitting.")] = None,
     fit_until: Annotated[
@@ -85,12 +103,16 @@ def build(
     save_spec: Annotated[
         Optional[Path], typer.Option("--save-spec", help="Where to save the fitted spec; default: OUT with .spec.json.")
     ] = None,
-    instrument: Annotated[str, typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars.")] = "SPY",
+    instrument: Annotated[
+        Optional[str],
+        typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars (default: the sample's, else config data.instrument)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Build the 155 regime features for every 30-minute bar after the warm-up.
 
-    Finer input is aggregated to 30-minute bars aligned to the instrument's sessions.
+    Ticks and finer bars are aggregated to 30-minute bars aligned to the instrument's sessions
+    (--instrument; default the data's own instrument, e.g. ES for es-ticks, else the config's data.instrument).
     Without --spec, a spec is fitted on training bars only (--fit-until; default the first 70%) and saved.
     With --spec, that fitted spec is used as is (never refitted).
     The Parquet metadata records the spec fingerprint.
@@ -99,20 +121,27 @@ def build(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from algospace.cli._common import read_bars
+    from algospace.data import load_data
     from algospace.features import FeatureSpec
 
     if spec is not None and fit_until is not None:
         raise InputError("--spec uses an already fitted spec; --fit-until only applies when fitting. Pass one of them.")
+    if out.suffix.lower() != ".parquet":
+        raise InputError(f"--out must be a Parquet file ending in .parquet; received {out}. Example: --out runs/features.parquet")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
-        bars = bars_30m(read_bars(data, instrument), instrument)
+        bars = bars_30m(load_data(data), instrument)
         if spec is not None:
             fitted = FeatureSpec.load(spec)
+            _check_enough_bars(bars, data, None, fitted.params.min_fit_bars)
             note = f"spec {spec}"
         else:
+            if len(bars) == 0:
+                _check_enough_bars(bars, data, 0, FeatureSpec.default().params.min_fit_bars)
             mask, what = _fit_mask(bars.index, fit_until)
+            n_fit = len(range(len(bars))[mask]) if isinstance(mask, slice) else int(mask.sum())
+            _check_enough_bars(bars, data, n_fit, FeatureSpec.default().params.min_fit_bars)
             progress.update(task, description=f"fitting on {what}")
             fitted = FeatureSpec.default().fit(bars.loc[mask] if not isinstance(mask, slice) else bars.iloc[mask])
             spec_path = save_spec if save_spec is not None else out.with_suffix(".spec.json")
@@ -123,7 +152,8 @@ def build(
         progress.update(task, description="writing")
         _write_parquet(feats, out, fitted.fingerprint)
     typer.echo(
-        f"{len(feats):,} rows x {fitted.width} features ({feats.index[0]} .. {feats.index[-1]}) -> {out}\n"
+        f"{len(feats):,} rows x {fitted.width} features from {bars.attrs.get('instrument', '?')} 30-minute bars "
+        f"({feats.index[0]} .. {feats.index[-1]}) -> {out}\n"
         f"  {note}\n  fingerprint {fitted.fingerprint}"
     )
 

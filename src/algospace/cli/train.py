@@ -14,9 +14,11 @@ app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train
 def train_rde_cmd(
     out: Annotated[Path, typer.Option("--out", help="Artifact directory to write.")],
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet, 1- or 30-minute) or a sample name.")] = "spy-1m",
-    instrument: Annotated[str, typer.Option("--instrument", help="Instrument whose session calendar builds the bars.")] = "SPY",
+    instrument: Annotated[
+        Optional[str], typer.Option("--instrument", help="Instrument whose sessions build the bars (default: the data's, else the config's).")
+    ] = None,
     preset: Annotated[str, typer.Option("--preset", help="tiny (seconds, for tests) or default (reference model).")] = "default",
-    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed and data give the same weights on CPU.")] = 0,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the config's): the same seed and data give the same weights on CPU.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Override the preset's epoch cap.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -29,18 +31,20 @@ def train_rde_cmd(
 
     Example: algospace train rde --data spy-1m --preset default --out runs/my/rde
     """
-    from algospace.cli._common import read_bars
+    from algospace.config import get_config
+    from algospace.data import load_data, resolve_instrument
     from algospace.training.rde import train_rde
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": seed}
+    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed}
     if max_epochs is not None:
         overrides["max_epochs"] = max_epochs
     if max_minutes is not None:
         overrides["max_minutes"] = max_minutes
     cfg = RDETrainConfig.preset(preset, **overrides)  # type: ignore[arg-type]
-    bars = read_bars(data, instrument)
-    result = train_rde(bars, out, cfg, instrument=instrument, progress=not quiet)
+    bars = load_data(data)
+    inst = resolve_instrument(instrument, bars).name
+    result = train_rde(bars, out, cfg, instrument=inst, progress=not quiet)
     m = result.metrics
     typer.echo(
         f"RDE trained: {result.model.encoder_parameters():,} inference parameters, {m['epochs']} epochs "

@@ -12,7 +12,7 @@ from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_
 from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
 from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
-from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments
+from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments, resolve_instrument
 from algospace.data.samples import SampleInfo, sample, samples
 from algospace.data.sources import load_data
 from algospace.data.sessions import CALENDARS, CME_GLOBEX, NYSE_RTH, UTC_24H, SessionCalendar, get_calendar
@@ -42,6 +42,7 @@ __all__ = [
     "load_data",
     "load_ticks",
     "make_bars",
+    "resolve_instrument",
     "sample",
     "samples",
     "validate_bars",

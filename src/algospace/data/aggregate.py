@@ -13,7 +13,15 @@ Rules shared by `make_bars` (vectorised) and `BarBuilder` (one tick/bar at a tim
 - Gaps stay gaps: no bar is made for an interval without input. `fill_gaps=True` fills only
   the missing bars BETWEEN two real bars of the same session, with the previous close as
   OHLC and zero volume, and adds a bool column `filled` marking them.
-Streaming emits exactly the bars the batch path builds (tests check exact equality).
+- Every input value must be finite, prices > 0 and volume >= 0: a bad value is a DataError
+  naming the row (batch) or input number (stream), its time and column; no NaN bar is built.
+- Input bars must each fit inside one output bar. Their length is inferred causally, the same
+  way in both paths: the smallest spacing seen so far between two input bars of the same
+  session (bars before the first such pair use the first spacing found). An input bar that
+  would span an output bar boundary is a DataError ("would span"), e.g. 5m bars into 7m bars.
+Streaming emits exactly the bars the batch path builds, and raises where it raises (tests
+check both). `BarBuilder.advance(now)` adds a clock: a tick older than the clock, or any input
+falling in a bar already closed by `advance`/`flush`, is late data and a DataError.
 """
 
 from __future__ import annotations
@@ -26,12 +34,13 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS
-from algospace.data.instruments import Instrument, get_instrument
+from algospace.data.instruments import Instrument, resolve_instrument
 from algospace.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
 
 _MIN_NS = 60 * 10**9
+_INF = float("inf")
 
 
 class Tick(NamedTuple):
@@ -66,15 +75,12 @@ def _check_outside(outside: str) -> str:
     return outside
 
 
-def _instrument(instrument: str | Instrument | None, data: pd.DataFrame | None = None) -> Instrument:
-    if instrument is None:
-        from algospace.config import get_config
-
-        instrument = (data.attrs.get("instrument") if data is not None else None) or get_config().data.instrument
-    return get_instrument(instrument)
-
-
-def _kind(frame: pd.DataFrame) -> str:
+def _kind(frame: Any) -> str:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"make_bars expects a pandas DataFrame of ticks (price, volume) or bars (OHLCV) indexed by UTC "
+            f"timestamps; found {type(frame).__name__}. Load files with load_ticks/load_bars."
+        )
     cols = set(frame.columns)
     if set(BARS_COLUMNS) <= cols:
         return "bars"
@@ -113,9 +119,9 @@ def make_bars(
     """
     minutes = _check_minutes(minutes)
     _check_outside(outside)
-    inst = _instrument(instrument, data)
-    cal = inst.calendar
     kind = _kind(data)
+    inst = resolve_instrument(instrument, data)
+    cal = inst.calendar
     ts = _utc_ns(data, kind)
     if kind == "ticks":
         price = data["price"].to_numpy(dtype=np.float64)
@@ -123,6 +129,7 @@ def make_bars(
     else:
         o, h, l, c = (data[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
     v = data["volume"].to_numpy(dtype=np.float64)
+    _check_values(kind, (o, h, l, c, v), ts)
     if len(ts) > 1:
         d = np.diff(ts)
         bad = np.flatnonzero(d < 0) if kind == "ticks" else np.flatnonzero(d <= 0)
@@ -147,7 +154,7 @@ def make_bars(
     step = minutes * _MIN_NS
     bopen = so + (ts - so) // step * step
     if kind == "bars" and len(ts) > 1:
-        _check_fit(ts, bopen, sc, step, minutes)
+        _check_fit(ts, so, bopen, sc, step, minutes)
     if len(ts) == 0:
         out = pd.DataFrame({k: np.empty(0) for k in BARS_COLUMNS}, index=pd.DatetimeIndex([], tz="UTC", name="timestamp"))
     else:
@@ -175,21 +182,70 @@ def _seq_sum(v: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(v, starts)
 
 
-def _check_fit(ts: np.ndarray, bopen: np.ndarray, sc: np.ndarray, step: int, minutes: int) -> None:
-    """Input bars must each fit inside one output bar (their length inferred as the smallest spacing)."""
-    d = np.diff(ts)
-    freq = int(d[d > 0].min()) if (d > 0).any() else 0
-    if freq == 0:
+def _value_problem(col: str, x: float) -> str | None:
+    """Why one input value breaks the rules (None when it is fine); shared by batch and stream."""
+    if not np.isfinite(x):
+        return f"value {x} is not finite; expected a finite number"
+    if col == "volume":
+        return f"negative volume {x}; expected volume >= 0" if x < 0 else None
+    return f"price {x} <= 0; expected a positive price" if x <= 0 else None
+
+
+def _check_values(kind: str, arrays: tuple[np.ndarray, ...], ts: np.ndarray) -> None:
+    """DataError for the first input row holding a NaN/inf, a price <= 0 or a negative volume."""
+    names = ("price", "volume") if kind == "ticks" else BARS_COLUMNS
+    cols = (arrays[0], arrays[4]) if kind == "ticks" else arrays
+    bad_rows = [np.flatnonzero(~np.isfinite(a) | ((a < 0) if n == "volume" else (a <= 0))) for n, a in zip(names, cols)]
+    firsts = [int(b[0]) if b.size else len(ts) for b in bad_rows]
+    i = min(firsts, default=len(ts))
+    if i == len(ts):
+        return
+    j = firsts.index(i)
+    total = len(np.unique(np.concatenate(bad_rows)))
+    raise DataError(
+        f"make_bars input row {i} at {pd.Timestamp(int(ts[i]), tz='UTC')}, column '{names[j]}': "
+        f"{_value_problem(names[j], float(cols[j][i]))} ({total} such rows). No bar is built from it; fix or "
+        "remove those rows (load_bars/load_ticks reject them with file line numbers)."
+    )
+
+
+def _fit_lengths(ts: np.ndarray, so: np.ndarray) -> np.ndarray | None:
+    """Causal input-bar length per row: the smallest spacing so far between two rows of the same
+    session, back-filled before the first such pair (None when there is no such pair).
+
+    The streaming builder can compute exactly this one row at a time, so both paths agree on
+    which input first fails the fit check. (A global minimum would need the whole input.)
+    """
+    big = np.iinfo(np.int64).max
+    spacing = np.where(so[1:] == so[:-1], np.diff(ts), big)
+    f = np.empty(len(ts), dtype=np.int64)
+    f[0] = big
+    f[1:] = np.minimum.accumulate(spacing)
+    known = f < big
+    if not known.any():
+        return None
+    f[: int(np.argmax(known))] = f[known][0]
+    return f
+
+
+def _span_error(ts: int, freq: int, end: int, minutes: int, where: str) -> DataError:
+    return DataError(
+        f"{where}: input bar at {pd.Timestamp(int(ts), tz='UTC')} ({freq / _MIN_NS:g}-minute bars) would span "
+        f"the {minutes}-minute bar boundary at {pd.Timestamp(int(end), tz='UTC')}; choose minutes that are a "
+        "multiple of the input bar length, with input bars aligned to the session open."
+    )
+
+
+def _check_fit(ts: np.ndarray, so: np.ndarray, bopen: np.ndarray, sc: np.ndarray, step: int, minutes: int) -> None:
+    """Input bars must each fit inside one output bar (their length inferred by `_fit_lengths`)."""
+    freq = _fit_lengths(ts, so)
+    if freq is None:
         return
     end = np.minimum(bopen + step, sc)
     bad = np.flatnonzero(ts + freq > end)
     if bad.size:
         i = int(bad[0])
-        raise DataError(
-            f"make_bars: input bar at {pd.Timestamp(int(ts[i]), tz='UTC')} ({freq / _MIN_NS:g}-minute bars) would span "
-            f"the {minutes}-minute bar boundary at {pd.Timestamp(int(end[i]), tz='UTC')}; choose minutes that are a "
-            "multiple of the input bar length, with input bars aligned to the session open."
-        )
+        raise _span_error(int(ts[i]), int(freq[i]), int(end[i]), minutes, "make_bars")
 
 
 def _fill(index_ns: np.ndarray, so: np.ndarray, sc: np.ndarray, cols: dict[str, np.ndarray], step: int):
@@ -213,13 +269,39 @@ def _fill(index_ns: np.ndarray, so: np.ndarray, sc: np.ndarray, cols: dict[str, 
     return new_index, out
 
 
-def _to_ns(ts: Any) -> int:
+def _to_ns(ts: Any, what: str = "BarBuilder") -> int:
     if isinstance(ts, (int, np.integer)) and not isinstance(ts, bool):
         return int(ts)
-    t = pd.Timestamp(ts)
+    try:
+        t = pd.Timestamp(ts)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"{what} expects a tz-aware timestamp (or int UTC nanoseconds); received {type(ts).__name__} {ts!r}."
+        ) from exc
+    if t is pd.NaT:
+        raise InputError(f"{what} received a missing timestamp (NaT); every input needs a time.")
     if t.tz is None:
-        raise InputError(f"BarBuilder needs tz-aware timestamps (UTC); received naive {t}. Use .tz_localize('UTC').")
+        raise InputError(f"{what} needs tz-aware timestamps (UTC); received naive {t}. Use .tz_localize('UTC').")
     return int(t.as_unit("ns").value)
+
+
+def _num(x: Any, name: str) -> float:
+    """One input value as float; strings and non-numbers are an InputError, not a ValueError."""
+    if isinstance(x, (str, bytes)):
+        raise InputError(f"BarBuilder.update: '{name}' must be a number; received the string {x!r}.")
+    try:
+        return float(x)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"BarBuilder.update: '{name}' must be a number; received {type(x).__name__} {x!r}.") from exc
+
+
+_STR = (str, bytes)
+_TICK_KEYS = ("timestamp", "price", "volume")
+_BAR_KEYS = ("timestamp", *BARS_COLUMNS)
+_EXPECTED = (
+    "a tick (timestamp, price, volume) or a bar (timestamp, open, high, low, close, volume) as a tuple, "
+    "Tick/Bar, mapping with those keys, or a DataFrame row"
+)
 
 
 class BarBuilder:
@@ -230,50 +312,117 @@ class BarBuilder:
     row (`df.iloc[i]`, its name is the timestamp); timestamps
     are tz-aware or int UTC nanoseconds. It returns the bars this item completed (a bar
     completes when the first item at or after its end arrives). `flush()` returns the bar in
-    progress; `advance(now)` closes bars whose end is <= `now` (clock-driven runtimes).
+    progress; `advance(now)` closes bars whose end is <= `now` (clock-driven runtimes) and
+    remembers `now`: a later tick older than it is late data (DataError), as is any input
+    for a bar already closed by `advance` or `flush`. With `fill_gaps`, the filled bars
+    between two real bars are emitted when the second real bar starts (as in batch, a gap is
+    only known to be inside the data once data after it arrives).
 
     Example: ``b = BarBuilder(30, "SPY"); done = [x for row in rows for x in b.update(row)] + b.flush()``
     """
 
     def __init__(self, minutes: int, instrument: str | Instrument | None = None, *, fill_gaps: bool = False, outside: str = "drop") -> None:
         self.minutes = _check_minutes(minutes)
-        self.instrument = _instrument(instrument)
+        self.instrument = resolve_instrument(instrument)
         self.fill_gaps = fill_gaps
         self.outside = _check_outside(outside)
         self.dropped = 0
         self._cal = self.instrument.calendar
         self._step = self.minutes * _MIN_NS
+        self._n = 0  # inputs seen (for messages)
         self._last: int | None = None
         self._kind: str | None = None
         self._so = self._sc = -1  # current session bounds (ns)
         self._cur: list[Any] | None = None  # [open_ns, end_ns, session_open, o, h, l, c, v]
+        self._prev: tuple[int, int, float] | None = None  # last emitted real bar: (open_ns, session_open, close)
+        self._clock: int | None = None  # latest `now` given to advance()
+        self._closed_end: int | None = None  # end of the last bar closed by advance()/flush()
+        # Causal input-bar length for the fit check (see `_fit_lengths`).
+        self._fit_len: int | None = None
+        self._fit_prev: tuple[int, int] | None = None  # (ts, session_open) of the last in-session input bar
+        self._fit_pending: list[tuple[int, int]] = []  # (ts, end) of input bars seen before the length is known
 
     def _parse(self, item: Any) -> tuple[int, float, float, float, float, float, str]:
-        if isinstance(item, pd.Series):  # a row from df.iloc[i] / iterrows: the name is the time
-            item = {"timestamp": item.name, **item.to_dict()}
-        if isinstance(item, Mapping):
-            if "price" in item:
-                p = float(item["price"])
-                return _to_ns(item["timestamp"]), p, p, p, p, float(item["volume"]), "ticks"
-            return (_to_ns(item["timestamp"]), float(item["open"]), float(item["high"]), float(item["low"]),
-                    float(item["close"]), float(item["volume"]), "bars")
-        n = len(item)
-        if n == 3:
-            p = float(item[1])
-            return _to_ns(item[0]), p, p, p, p, float(item[2]), "ticks"
-        if n in (6, 7):
-            return _to_ns(item[0]), float(item[1]), float(item[2]), float(item[3]), float(item[4]), float(item[5]), "bars"
-        raise InputError(
-            f"BarBuilder.update expects a tick (timestamp, price, volume) or a bar (timestamp, open, high, low, close, volume); received {item!r}."
-        )
+        # Hot path (called per tick): plain tuples are unpacked inline; everything else is
+        # normalised to (keys, values) first.
+        if isinstance(item, (tuple, list, np.ndarray)) and not isinstance(item, (str, bytes)):
+            n = len(item)
+            if n == 7:  # a Bar with its `filled` flag
+                item, n = tuple(item)[:6], 6
+            if n == 3:
+                keys: tuple[str, ...] = _TICK_KEYS
+            elif n == 6:
+                keys = _BAR_KEYS
+            else:
+                raise InputError(f"BarBuilder.update expects {_EXPECTED}; received {n} values: {item!r}.")
+            values = item
+        elif isinstance(item, (Mapping, pd.Series)):
+            if isinstance(item, pd.Series):  # a row from df.iloc[i] / iterrows: the name is the time
+                item = {"timestamp": item.name, **item.to_dict()}
+            keys = _TICK_KEYS if "price" in item else _BAR_KEYS
+            missing = [k for k in keys if k not in item]
+            if missing:
+                raise InputError(f"BarBuilder.update: the mapping lacks {missing}; expected {_EXPECTED}. Found keys {list(item)}.")
+            values = [item[k] for k in keys]
+        else:
+            raise InputError(f"BarBuilder.update expects {_EXPECTED}; received {type(item).__name__} {item!r}.")
+        ts = _to_ns(values[0], "BarBuilder.update")
+        try:
+            if len(keys) == 3:
+                p, v = values[1], values[2]
+                if isinstance(p, _STR) or isinstance(v, _STR):
+                    raise TypeError("a string")
+                p, v = float(p), float(v)
+            else:
+                o, h, l, c, v = values[1], values[2], values[3], values[4], values[5]
+                if isinstance(o, _STR) or isinstance(h, _STR) or isinstance(l, _STR) or isinstance(c, _STR) or isinstance(v, _STR):
+                    raise TypeError("a string")
+                o, h, l, c, v = float(o), float(h), float(l), float(c), float(v)
+        except (TypeError, ValueError):
+            for k, x in zip(keys[1:], values[1:]):
+                _num(x, k)  # raises the InputError naming the value
+            raise
+        if len(keys) == 3:
+            if not (0.0 < p < _INF and 0.0 <= v < _INF):
+                self._bad_value(ts, keys[1:], [p, v])
+            return ts, p, p, p, p, v, "ticks"
+        if not (0.0 < o < _INF and 0.0 < h < _INF and 0.0 < l < _INF and 0.0 < c < _INF and 0.0 <= v < _INF):
+            self._bad_value(ts, keys[1:], [o, h, l, c, v])
+        return ts, o, h, l, c, v, "bars"
+
+    def _bad_value(self, ts: int, names: tuple[str, ...], nums: list[float]) -> None:
+        for k, x in zip(names, nums):
+            why = _value_problem(k, x)
+            if why is not None:
+                raise DataError(
+                    f"BarBuilder input #{self._n} at {pd.Timestamp(ts, tz='UTC')}, column '{k}': {why}. "
+                    "No bar is built from it; fix or drop that input."
+                )
 
     def _emit(self) -> Bar:
         cur = self._cur  # only called while a bar is in progress
+        self._prev = (cur[0], cur[2], cur[6])
         return Bar(pd.Timestamp(cur[0], tz="UTC"), cur[3], cur[4], cur[5], cur[6], cur[7], False)
+
+    def _check_fit(self, ts: int, end: int) -> None:
+        """Streaming twin of `_check_fit`/`_fit_lengths` for input bars (same order, same error)."""
+        prev = self._fit_prev
+        self._fit_prev = (ts, self._so)
+        if prev is not None and prev[1] == self._so:
+            d = ts - prev[0]
+            self._fit_len = d if self._fit_len is None else min(self._fit_len, d)
+        if self._fit_len is None:
+            self._fit_pending.append((ts, end))
+            return
+        checks, self._fit_pending = self._fit_pending + [(ts, end)], []
+        for t, e in checks:
+            if t + self._fit_len > e:
+                raise _span_error(t, self._fit_len, e, self.minutes, "BarBuilder")
 
     def update(self, item: Any) -> list[Bar]:
         """Add one tick or bar; return the bars it completed (oldest first)."""
         ts, o, h, l, c, v, kind = self._parse(item)
+        self._n += 1
         if self._kind is None:
             self._kind = kind
         elif kind != self._kind:
@@ -284,9 +433,22 @@ class BarBuilder:
                 f"BarBuilder: timestamp {pd.Timestamp(ts, tz='UTC')} arrived after {pd.Timestamp(self._last, tz='UTC')}; "
                 f"{kind} must be {rule}."
             )
+        if kind == "ticks" and self._clock is not None and ts < self._clock:
+            raise DataError(
+                f"BarBuilder: late data: tick at {pd.Timestamp(ts, tz='UTC')} is older than the clock "
+                f"(advance({pd.Timestamp(self._clock, tz='UTC')})); feed every tick before advancing past its time."
+            )
+        if self._closed_end is not None and ts < self._closed_end:
+            raise DataError(
+                f"BarBuilder: late data: input at {pd.Timestamp(ts, tz='UTC')} belongs to a bar already closed "
+                f"(by advance() or flush()) that ended at {pd.Timestamp(self._closed_end, tz='UTC')}; "
+                "feed every input before closing its bar."
+            )
         self._last = ts
         cur = self._cur
         if cur is not None and cur[0] <= ts < cur[1]:
+            if kind == "bars":
+                self._check_fit(ts, cur[1])
             if h > cur[4]:
                 cur[4] = h
             if l < cur[5]:
@@ -306,30 +468,38 @@ class BarBuilder:
                 return []
             self._so, self._sc = so, sc
         bopen = self._so + (ts - self._so) // self._step * self._step
+        end = min(bopen + self._step, self._sc)
+        if kind == "bars":
+            self._check_fit(ts, end)
         out: list[Bar] = []
         if cur is not None:
             out.append(self._emit())
-            if self.fill_gaps and cur[2] == self._so:
-                t = cur[0] + self._step
-                while t < bopen:
-                    out.append(Bar(pd.Timestamp(t, tz="UTC"), cur[6], cur[6], cur[6], cur[6], 0.0, True))
-                    t += self._step
-        self._cur = [bopen, min(bopen + self._step, self._sc), self._so, o, h, l, c, v]
+        prev = self._prev
+        if self.fill_gaps and prev is not None and prev[1] == self._so:
+            t = prev[0] + self._step
+            while t < bopen:
+                out.append(Bar(pd.Timestamp(t, tz="UTC"), prev[2], prev[2], prev[2], prev[2], 0.0, True))
+                t += self._step
+        self._cur = [bopen, end, self._so, o, h, l, c, v]
         return out
 
     def advance(self, now: Any) -> list[Bar]:
-        """Close the bar in progress if its end is <= `now` (no input needed); returns it."""
-        if self._cur is not None and _to_ns(now) >= self._cur[1]:
-            done = [self._emit()]
-            self._cur = None
-            return done
+        """Set the clock to `now`; close and return the bar in progress if its end is <= `now`.
+
+        After this, a tick older than `now` (or any input for the closed bar) is late data.
+        """
+        t = _to_ns(now, "BarBuilder.advance")
+        self._clock = t if self._clock is None else max(self._clock, t)
+        if self._cur is not None and self._clock >= self._cur[1]:
+            return self.flush()
         return []
 
     def flush(self) -> list[Bar]:
-        """Return the bar in progress (if any) and clear it; call at end of data."""
+        """Return the bar in progress (if any) and close it; call at end of data."""
         if self._cur is None:
             return []
         done = [self._emit()]
+        self._closed_end = self._cur[1]
         self._cur = None
         return done
 

@@ -1,8 +1,9 @@
 """The bars contract: validation that names the first bad row, and opt-in repair with a report.
 
-Contract (DESIGN.md): a DataFrame indexed by a tz-aware UTC `timestamp` (bar open time) with
-float64 `open, high, low, close, volume`; strictly increasing unique timestamps;
-high >= max(open, close); low <= min(open, close); volume >= 0; every value finite.
+Contract (docs/data.md, "The bars contract"): a DataFrame indexed by a tz-aware UTC
+`timestamp` (bar open time) with float64 `open, high, low, close, volume`; strictly increasing
+unique timestamps; high >= max(open, close); low <= min(open, close); prices > 0;
+volume >= 0; every value finite.
 
 Repair (`repair=True`) fixes only what can be fixed without inventing a price:
 - exact duplicate rows (same timestamp, same values) are dropped, the first kept;
@@ -10,8 +11,8 @@ Repair (`repair=True`) fixes only what can be fixed without inventing a price:
 - a high below max(open, close) is raised to max(open, close), a low above min(open, close) is
   lowered to min(open, close). The new value is a price that bar really traded (its open or
   close), no open/close changes, and every widened cell is reported row by row.
-Duplicates with different values, NaN/inf, negative volume and bad timestamps are never
-repaired: there is no honest value to put there.
+Duplicates with different values, NaN/inf, prices <= 0, negative volume and bad timestamps
+are never repaired: there is no honest value to put there.
 """
 
 from __future__ import annotations
@@ -112,6 +113,14 @@ def check_bars(
             raise DataError(
                 f"{_where(source, i, at(i), line_offset)}, column '{c}': value {arr[c][i]} is not finite "
                 f"({bad.size} such rows); expected a finite number. Fix or remove those rows (repair cannot invent prices)."
+            )
+    for c in BARS_COLUMNS[:4]:
+        bad = np.flatnonzero(arr[c] <= 0)
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(
+                f"{_where(source, i, at(i), line_offset)}, column '{c}': price <= 0 ({arr[c][i]}; {bad.size} such rows); "
+                "expected a positive price. Fix or remove those rows (repair cannot invent prices)."
             )
     bad = np.flatnonzero(arr["volume"] < 0)
     if bad.size:

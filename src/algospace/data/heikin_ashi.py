@@ -3,10 +3,14 @@
 HA close = (open + high + low + close) / 4; HA open = (previous HA open + previous HA close) / 2,
 the first HA open = (open + close) / 2 of the first bar; HA high = max(high, HA open, HA close),
 HA low = min(low, HA open, HA close). Volume passes through. Causal by construction.
+A NaN/inf input value is a DataError naming the row (or bar) and column: one NaN would
+otherwise poison every later HA open through the recursion.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,7 +18,9 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from algospace.data.bars import BARS_COLUMNS
-from algospace.errors import InputError
+from algospace.errors import DataError, InputError
+
+_OHLC = ("open", "high", "low", "close")
 
 
 def heikin_ashi(bars: pd.DataFrame) -> pd.DataFrame:
@@ -22,10 +28,23 @@ def heikin_ashi(bars: pd.DataFrame) -> pd.DataFrame:
 
     Example: ``ha = heikin_ashi(make_bars(sample("spy-1m"), 30, "SPY"))``
     """
+    if not isinstance(bars, pd.DataFrame):
+        raise InputError(f"heikin_ashi expects a pandas DataFrame of bars with columns {list(BARS_COLUMNS)}; found {type(bars).__name__}.")
     missing = [c for c in BARS_COLUMNS if c not in bars.columns]
     if missing:
         raise InputError(f"heikin_ashi needs bars with columns {list(BARS_COLUMNS)}; missing {missing}.")
-    o, h, l, c = (bars[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    try:
+        o, h, l, c, vol = (bars[k].to_numpy(dtype=np.float64) for k in BARS_COLUMNS)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"heikin_ashi needs numeric OHLCV columns; found dtypes {dict(bars.dtypes.astype(str))} ({exc}).") from exc
+    for name, arr in zip(BARS_COLUMNS, (o, h, l, c, vol)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(
+                f"heikin_ashi: row {i} at {bars.index[i]}, column '{name}': value {arr[i]} is not finite "
+                f"({bad.size} such rows); expected finite bars (validate_bars / load_bars reject them)."
+            )
     ha_close = (o + h + l + c) / 4
     ha_open = np.empty_like(ha_close)
     if len(o):
@@ -41,7 +60,7 @@ def heikin_ashi(bars: pd.DataFrame) -> pd.DataFrame:
             "high": np.maximum(np.maximum(h, ha_open), ha_close),
             "low": np.minimum(np.minimum(l, ha_open), ha_close),
             "close": ha_close,
-            "volume": bars["volume"].to_numpy(dtype=np.float64),
+            "volume": vol,
         },
         index=bars.index.copy(),
     )
@@ -66,21 +85,34 @@ class HeikinAshi:
 
     @staticmethod
     def _fields(bar: Any) -> tuple[float, float, float, float, float]:
-        if isinstance(bar, (tuple, list)) and not hasattr(bar, "_fields"):
+        if isinstance(bar, (tuple, list, np.ndarray)) and not hasattr(bar, "_fields"):
             if len(bar) not in (4, 5):
-                raise InputError(f"HeikinAshi.update expects (open, high, low, close[, volume]); received {bar!r}.")
-            vol = float(bar[4]) if len(bar) == 5 else 0.0
-            return float(bar[0]), float(bar[1]), float(bar[2]), float(bar[3]), vol
-        get = bar.__getitem__ if hasattr(bar, "__getitem__") and not hasattr(bar, "_fields") else lambda k: getattr(bar, k)
-        try:
-            o, h, l, c = (float(get(k)) for k in ("open", "high", "low", "close"))
-        except (KeyError, AttributeError) as exc:
-            raise InputError(f"HeikinAshi.update needs open, high, low, close; {exc!r} missing from {bar!r}.") from exc
-        try:
-            v = float(get("volume"))
-        except (KeyError, AttributeError):
-            v = 0.0
-        return o, h, l, c, v
+                raise InputError(f"HeikinAshi.update expects (open, high, low, close[, volume]); received {len(bar)} values: {bar!r}.")
+            raw = list(bar) if len(bar) == 5 else [*bar, 0.0]
+        elif isinstance(bar, (Mapping, pd.Series)):
+            missing = [k for k in _OHLC if k not in bar]
+            if missing:
+                raise InputError(f"HeikinAshi.update needs open, high, low, close; {missing} missing from {bar!r}.")
+            raw = [bar[k] for k in _OHLC] + [bar["volume"] if "volume" in bar else 0.0]
+        elif all(hasattr(bar, k) for k in _OHLC) and not isinstance(bar, (str, bytes)):  # Bar, namedtuples, objects
+            raw = [getattr(bar, k) for k in _OHLC] + [getattr(bar, "volume", 0.0)]
+        else:
+            raise InputError(
+                "HeikinAshi.update expects a bar: a mapping/Series or object with open, high, low, close[, volume], "
+                f"or a tuple (open, high, low, close[, volume]); received {type(bar).__name__} {bar!r}."
+            )
+        out = []
+        for name, x in zip(BARS_COLUMNS, raw):
+            if isinstance(x, (str, bytes)):
+                raise InputError(f"HeikinAshi.update: '{name}' must be a number; received the string {x!r}.")
+            try:
+                f = float(x)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"HeikinAshi.update: '{name}' must be a number; received {type(x).__name__} {x!r}.") from exc
+            if not math.isfinite(f):
+                raise DataError(f"HeikinAshi.update: column '{name}' of bar {bar!r} is {f}; expected a finite number.")
+            out.append(f)
+        return out[0], out[1], out[2], out[3], out[4]
 
     def update(self, bar: Any) -> dict[str, float]:
         """Feed the next bar; return its Heikin-Ashi values."""

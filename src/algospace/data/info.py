@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import RepairReport
-from algospace.data.instruments import Instrument, get_instrument
-from algospace.data.loaders import detect_kind, load_bars, load_ticks
-from algospace.data.samples import _REGISTRY, _resolve, is_sample, sample
+from algospace.data.instruments import Instrument, get_instrument, resolve_instrument
+from algospace.data.sources import open_source
 
 _TICK_GAP = pd.Timedelta(minutes=5)  # a trading silence this long inside a session counts as a gap
 
@@ -78,28 +77,14 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
 
     Example: ``describe("spy-1m").lines()``
     """
-    from algospace.config import get_config
-
     report: RepairReport | None = None
     if isinstance(source, pd.DataFrame):
         frame, name = source, "frame"
         kind = "bars" if "open" in frame.columns else "ticks"
-        default_inst = frame.attrs.get("instrument")
-    elif is_sample(str(source)):
-        key = str(source).strip().lower()
-        frame, report = sample(key, return_report=True)
-        name, kind, default_inst = f"sample:{key}", _REGISTRY[key]["kind"], _REGISTRY[key]["instrument"]
     else:
-        name = str(source)
-        if not Path(name).exists() and not Path(name).suffix:
-            _resolve(name)  # not a file and no suffix: most likely a mistyped sample name
-        kind = detect_kind(source)
-        default_inst = None
-        if kind == "bars":
-            frame, report = load_bars(source, repair=True)
-        else:
-            frame = load_ticks(source)
-    inst = get_instrument(instrument or default_inst or get_config().data.instrument)
+        src = open_source(source, repair=True)
+        frame, name, kind, report = src.frame, src.name, src.kind, src.report
+    inst = resolve_instrument(instrument, frame)
     cal = inst.calendar
     ts = frame.index.as_unit("ns").asi8
     so, _, inside = cal.locate(frame.index)

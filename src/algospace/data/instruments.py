@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from algospace.data.sessions import SessionCalendar, get_calendar
 from algospace.errors import InputError
@@ -114,4 +115,25 @@ def get_instrument(name: str | Instrument) -> Instrument:
     )
 
 
-__all__ = ["Instrument", "BUILTIN_INSTRUMENTS", "get_instrument", "list_instruments"]
+def resolve_instrument(instrument: str | Instrument | None, data: pd.DataFrame | None = None) -> Instrument:
+    """The instrument to use: `instrument` when given, else `data.attrs["instrument"]` (set by
+    `sample()` and `make_bars`), else the config's `data.instrument`.
+
+    Lets CLIs and functions default `--instrument`/`instrument=` to None and still pick the
+    sample's own instrument (SPY for spy-1m) instead of a config default that does not fit.
+
+    Example: ``resolve_instrument(None, sample("spy-1m")).name == "SPY"``
+    """
+    if instrument is None:
+        attrs = getattr(data, "attrs", None) or {}
+        instrument = attrs.get("instrument")
+    if instrument is None:
+        from algospace.config import get_config
+
+        instrument = get_config().data.instrument
+    if not isinstance(instrument, (str, Instrument)):
+        raise InputError(f"instrument must be a name such as 'ES' or an Instrument; received {type(instrument).__name__} {instrument!r}.")
+    return get_instrument(instrument)
+
+
+__all__ = ["Instrument", "BUILTIN_INSTRUMENTS", "get_instrument", "list_instruments", "resolve_instrument"]

@@ -3,8 +3,10 @@
 Timestamps: a column named `timestamp_column` (default from the config, "timestamp"; a
 Parquet file whose index carries that name works too). Strings with a UTC offset ("...-05:00",
 "...Z") are converted to UTC; naive strings or naive datetimes are local time in `timezone`
-(default from the config, "UTC"); integers are epoch times whose unit is read from their size
-(< 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds). Column names are
+(default from the config, "UTC"); integers, as numbers (Parquet) or as CSV cells of plain digits,
+are epoch times since 1970-01-01 UTC whose unit is read from the column's largest magnitude
+(< 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds); 8- or 14-digit
+cells that read as YYYYMMDD[HHMMSS] dates are refused as ambiguous. Column names are
 matched case-insensitively. Every rule broken raises DataError naming the file, the first
 offending row (0-based data row; CSV messages add the file line) and column, and the rule.
 """
@@ -12,6 +14,8 @@ offending row (0-based data row; CSV messages add the file line) and column, and
 from __future__ import annotations
 
 import re
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, overload
 
@@ -19,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS, RepairReport, check_bars
-from algospace.errors import DataError
+from algospace.errors import DataError, InputError
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_EPOCH_RE = r"[+-]?\d+"  # a whole CSV cell of digits: an epoch time, not a date
 TICKS_COLUMNS: tuple[str, ...] = ("price", "volume")
 
 
@@ -34,6 +39,8 @@ def _defaults(timestamp_column: str | None, timezone: str | None) -> tuple[str, 
 
 def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
     """The raw frame, its display name and the CSV line offset (None for Parquet)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"Expected a file path (str or pathlib.Path) to a CSV or Parquet file; received {type(path).__name__} {path!r}.")
     p = Path(path)
     name = str(p)
     if not p.is_file():
@@ -107,19 +114,37 @@ def parse_timestamps(col: pd.Series, timezone: str, name: str, column: str, line
             raise fail(int(nat[0]), f"missing timestamp (NaT) ({nat.size} such rows); every row needs a time.")
         idx = idx.tz_convert("UTC") if idx.tz is not None else _localize(idx, timezone, name, column, line_offset)
         return idx.as_unit("ns").rename("timestamp")
+    if pd.api.types.is_integer_dtype(col.dtype):
+        nat = np.flatnonzero(col.isna().to_numpy())
+        if nat.size:
+            raise fail(int(nat[0]), f"missing timestamp ({nat.size} such rows); every row needs a time.")
+        return _epoch_index(col.to_numpy(dtype=np.int64), fail)
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         vals = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = np.flatnonzero(~np.isfinite(vals) | (vals != np.round(vals)))
+        bad = np.flatnonzero(~np.isfinite(vals) | (vals != np.round(vals)) | (np.abs(vals) >= 2.0**63))
         if bad.size:
             raise fail(int(bad[0]), f"{col.iloc[int(bad[0])]!r} is not a whole-number epoch time.")
-        ints = vals.astype(np.int64)
-        top = np.abs(ints).max()
-        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
-        return pd.DatetimeIndex(ints.astype(f"datetime64[{unit}]").astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
+        return _epoch_index(vals.astype(np.int64), fail)
     text = col.astype("string").str.strip()
     missing = np.flatnonzero(text.isna().to_numpy() | (text == "").fillna(True).to_numpy())
     if missing.size:
         raise fail(int(missing[0]), f"missing timestamp ({missing.size} such rows); every row needs a time.")
+    digits = text.str.fullmatch(_EPOCH_RE).to_numpy(dtype=bool)
+    if digits.any():
+        if not digits.all():
+            i = int(np.flatnonzero(digits != digits[0])[0])
+            raise fail(
+                i,
+                f"{text.iloc[i]!r} {'is' if digits[i] else 'is not'} an integer epoch time while row 0 ({text.iloc[0]!r}) "
+                f"{'is' if digits[0] else 'is not'}; use one convention for the whole column.",
+            )
+        _refuse_compact_dates(text, fail)
+        try:
+            ints = text.astype("int64").to_numpy()
+        except (OverflowError, ValueError) as exc:
+            big = np.flatnonzero(text.str.lstrip("+-").str.len().to_numpy() > 18)
+            raise fail(int(big[0]) if big.size else 0, f"epoch time out of range ({exc}).") from exc
+        return _epoch_index(ints, fail)
     has_off = text.str.contains(_OFFSET_RE).to_numpy(dtype=bool)
     if has_off.any() and not has_off.all():
         i = int(np.flatnonzero(has_off != has_off[0])[0])
@@ -142,6 +167,39 @@ def parse_timestamps(col: pd.Series, timezone: str, name: str, column: str, line
     idx = pd.DatetimeIndex(parsed)
     idx = idx.tz_convert("UTC") if aware else _localize(idx, timezone, name, column, line_offset)
     return idx.as_unit("ns").rename("timestamp")
+
+
+def _refuse_compact_dates(text: pd.Series, fail: Callable[[int, str], DataError]) -> None:
+    """Digits such as 20190301 or 20190301093000 are compact dates, not epoch times: as epoch
+    seconds/ms they would silently land in 1970-1973. Refuse them instead of guessing."""
+    width = text.str.len()
+    for n, fmt in ((8, "%Y%m%d"), (14, "%Y%m%d%H%M%S")):
+        if (width == n).all() and pd.to_datetime(text, format=fmt, errors="coerce").notna().all():
+            raise fail(
+                0,
+                f"{text.iloc[0]!r} looks like a compact date ({fmt}), not an epoch time; write times as "
+                "2019-03-01 09:30:00 (or epoch seconds/milliseconds since 1970-01-01 UTC).",
+            )
+
+
+_EPOCH_UNITS = (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1))
+
+
+def _epoch_index(ints: np.ndarray, fail: Callable[[int, str], DataError]) -> pd.DatetimeIndex:
+    """Integer epoch times -> UTC index; the unit follows from the largest magnitude in the column
+    (< 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds)."""
+    top = int(np.abs(ints).max()) if len(ints) else 0
+    unit, factor = _EPOCH_UNITS[0 if top < 10**11 else 1 if top < 10**14 else 2 if top < 10**17 else 3]
+    limit = np.iinfo(np.int64).max // factor  # datetime64[ns] holds 1677-09-21 .. 2262-04-11
+    bad = np.flatnonzero(np.abs(ints) > limit)
+    if bad.size:
+        i = int(bad[0])
+        raise fail(
+            i,
+            f"epoch time {int(ints[i])} read as {unit} (the column's largest value is {top}) lies outside "
+            "1677..2262; check the unit (seconds, ms, us or ns since 1970-01-01 UTC).",
+        )
+    return pd.DatetimeIndex((ints * factor).astype("datetime64[ns]"), name="timestamp").tz_localize("UTC")
 
 
 def _localize(idx: pd.DatetimeIndex, timezone: str, name: str, column: str, line_offset: int | None) -> pd.DatetimeIndex:

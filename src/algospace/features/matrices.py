@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from algospace.data import HeikinAshi, heikin_ashi
 from algospace.errors import DataError, InputError
@@ -49,7 +50,8 @@ from algospace.features.indicators import (
     nwrqk,
     rsi,
 )
-from algospace.features.indicators._bars import Params, StreamClock, check_bars, coerce_bar, layout_fingerprint
+from algospace.features._bars import check_bars
+from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, layout_fingerprint
 
 MATRIX_30M_COLUMNS = (
     "mlmi_value", "mlmi_signal", "nwrqk_value", "nwrqk_slope", "lvn_distance", "lvn_strength", "hour_sin", "hour_cos",
@@ -80,6 +82,11 @@ class Matrix30mParams(Params):
     nwrqk: NWRQKParams = NWRQKParams()
     lvn: LVNParams = LVNParams()
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        return _check_timezone(v)
+
     def fingerprint(self) -> str:
         """sha256 of the 30-minute matrix layout (columns, scaling version, every parameter)."""
         return layout_fingerprint("matrix_30m", MATRIX_LAYOUT_VERSION, MATRIX_30M_COLUMNS, self)
@@ -97,9 +104,24 @@ class Matrix5mParams(Params):
     timezone: str = "America/New_York"
     fvg: FVGParams = FVGParams()
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        return _check_timezone(v)
+
     def fingerprint(self) -> str:
         """sha256 of the 5-minute matrix layout (columns, scaling version, every parameter)."""
         return layout_fingerprint("matrix_5m", MATRIX_LAYOUT_VERSION, MATRIX_5M_COLUMNS, self)
+
+
+def _check_timezone(tz: str) -> str:
+    """An IANA time-zone name the hour encoding can use; checked when the parameters are built,
+    not on the first bar."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(f"unknown IANA time zone {tz!r}; use a name like 'America/New_York' or 'UTC'") from exc
+    return tz
 
 
 def _hours(index: pd.DatetimeIndex, tz: str) -> np.ndarray:

@@ -35,7 +35,8 @@ import pandas as pd
 from pydantic import Field
 
 from algospace.errors import InputError
-from algospace.features.indicators._bars import Params, check_bars, coerce_bar, layout_fingerprint
+from algospace.features._bars import check_bars
+from algospace.features.indicators._bars import Params, coerce_bar, layout_fingerprint
 from algospace.features.matrices import Matrix5mParams, Matrix30mParams, Raw5mStream, Raw30mStream, raw_5m, raw_30m
 
 

@@ -1,5 +1,6 @@
-"""Shared plumbing for indicators: bars validation, bar coercion, and the kernels that the
-batch and the incremental path of every indicator both call (so they agree by construction).
+"""Shared plumbing for indicators: bar coercion for streams, parameter sets, and the kernels
+that the batch and the incremental path of every indicator both call (so they agree by
+construction). Bars frames are checked by `algospace.features._bars.check_bars`.
 """
 
 from __future__ import annotations
@@ -11,56 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel
 
 from algospace.errors import DataError, InputError
-
-BAR_COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-def check_bars(bars: Any, who: str) -> dict[str, np.ndarray]:
-    """Validate a bars DataFrame and return its columns as float64 numpy arrays.
-
-    Fails fast (corrupt data is worse than no data): the index must be a tz-aware, strictly
-    increasing DatetimeIndex and every OHLCV value finite. Nothing is sorted or filled.
-    """
-    if not isinstance(bars, pd.DataFrame):
-        raise InputError(f"{who} expects a bars pandas DataFrame; received {type(bars).__name__}.")
-    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
-    if missing:
-        raise DataError(
-            f"{who}: bars are missing column(s) {missing}; expected {list(BAR_COLUMNS)}. "
-            "Build bars with algospace.data (load/make_bars) or rename the columns."
-        )
-    idx = bars.index
-    if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None:
-        raise DataError(
-            f"{who}: bars must be indexed by a tz-aware UTC DatetimeIndex (bar open time); "
-            f"found {type(idx).__name__}{'' if not isinstance(idx, pd.DatetimeIndex) else ' without timezone'}. "
-            "Use bars.set_index('timestamp') and tz_localize('UTC')."
-        )
-    if len(idx) > 1:
-        steps = np.diff(idx.asi8)
-        bad = np.flatnonzero(steps <= 0)
-        if bad.size:
-            i = int(bad[0]) + 1
-            kind = "duplicate" if steps[bad[0]] == 0 else "out-of-order"
-            raise DataError(
-                f"{who}: bars index must be strictly increasing; found a {kind} timestamp {idx[i]} at row {i} "
-                f"(previous {idx[i - 1]}). Sort and de-duplicate the bars explicitly before computing indicators."
-            )
-    out: dict[str, np.ndarray] = {}
-    for c in BAR_COLUMNS:
-        a = bars[c].to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(a))
-        if bad.size:
-            i = int(bad[0])
-            raise DataError(
-                f"{who}: column {c!r} must be finite; found {a[i]!r} at row {i} ({idx[i]}). "
-                "Repair or drop the bad bars explicitly (algospace.data offers opt-in repair)."
-            )
-        out[c] = a
-    return out
+from algospace.features._bars import BAR_COLUMNS, check_bar_values
+from algospace.features._params import StrictParams
 
 
 def coerce_bar(bar: Any, who: str) -> tuple[pd.Timestamp | None, float, float, float, float, float]:
@@ -88,9 +44,7 @@ def coerce_bar(bar: Any, who: str) -> tuple[pd.Timestamp | None, float, float, f
         vals = tuple(float(get(c)) for c in BAR_COLUMNS)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         raise DataError(f"{who}.update: a bar needs numeric {list(BAR_COLUMNS)}; could not read them ({exc}).") from exc
-    for c, v in zip(BAR_COLUMNS, vals):
-        if not np.isfinite(v):
-            raise DataError(f"{who}.update: bar {ts} has non-finite {c}={v!r}; repair the data before streaming it.")
+    check_bar_values(f"{who}.update", ts, *vals)
     if ts is not None and not isinstance(ts, pd.Timestamp):
         try:
             ts = pd.Timestamp(ts)
@@ -203,18 +157,9 @@ def cross_step(a_prev: float, b_prev: float, a: float, b: float) -> float:
     return 0.0
 
 
-class Params(BaseModel):
+class Params(StrictParams):
     """Base of indicator / assembler parameter sets: frozen, unknown keys rejected, and invalid
-    values raised as InputError naming the field (pydantic does the checking)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            parts = [f"{'.'.join(str(x) for x in e['loc']) or 'value'}: {e['msg']} (received {e.get('input')!r})" for e in exc.errors()]
-            raise InputError(f"Invalid {type(self).__name__}: " + "; ".join(parts)) from exc
+    values raised as InputError naming the field on every construction path."""
 
 
 def layout_fingerprint(kind: str, version: int, names: Sequence[str], params: BaseModel) -> str:

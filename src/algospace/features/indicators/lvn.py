@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from algospace.features.indicators._bars import Params, StreamClock, check_bars, coerce_bar
+from algospace.features._bars import check_bars
+from algospace.features.indicators._bars import Params, StreamClock, coerce_bar
 
 LVN_COLUMNS = ("lvn_poc", "lvn_price", "lvn_distance", "lvn_strength", "lvn_count")
 

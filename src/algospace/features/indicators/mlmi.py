@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from algospace.features._bars import check_bars
 from algospace.features.indicators._bars import (
     Params,
     StreamClock,
-    check_bars,
     coerce_bar,
     cross_step,
     crosses,

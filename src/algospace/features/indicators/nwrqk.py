@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from algospace.features.indicators._bars import Params, StreamClock, check_bars, coerce_bar, cross_step, crosses
+from algospace.features._bars import check_bars
+from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, cross_step, crosses
 
 NWRQK_COLUMNS = ("nwrqk_value", "nwrqk_fast", "nwrqk_slope", "nwrqk_signal")
 

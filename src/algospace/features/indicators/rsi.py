@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.features.indicators._bars import StreamClock, check_bars, check_int, coerce_bar, seed_mean, wilder_rma
+from algospace.features._bars import check_bars
+from algospace.features.indicators._bars import StreamClock, check_int, coerce_bar, seed_mean, wilder_rma
 
 
 def _rsi_from_averages(gain: np.ndarray | float, loss: np.ndarray | float) -> Any:

@@ -19,15 +19,17 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from algospace.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from algospace.errors import AlgoSpaceError, ArtifactError, ConfigError, DataError, NotFittedError
+from algospace.features._bars import BAR_COLUMNS, check_bars
+from algospace.features._params import StrictParams
 from algospace.features.regime import mmd
-from algospace.features.regime._bars import BAR_COLUMNS, bar_series, check_bars
+from algospace.features.regime._bars import bar_series
 from algospace.features.regime._io import atomic_write_text, canonical_json, sha256_text
 from algospace.features.regime.references import REFERENCE_DOC, REFERENCE_REGIMES, fit_references
 from algospace.features.regime.stats import LOOKBACK, STAT_INFO, FeatureInfo, statistics
@@ -42,11 +44,11 @@ _MAX_MMD_WINDOW = LOOKBACK - mmd.OBS_LAG  # the oldest observation of a window s
 _CHUNK_ROWS = 4096  # output rows per transform block (bounds memory; results do not depend on it)
 
 
-class FeatureParams(BaseModel):
-    """Parameters of a regime feature set. Frozen; unknown keys are errors."""
+class FeatureParams(StrictParams):
+    """Parameters of a regime feature set. Frozen; unknown keys and invalid values raise
+    ConfigError on every construction path (keywords, model_validate, a mapping)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+    error_type: ClassVar[type[AlgoSpaceError]] = ConfigError
     version: Literal[1] = 1
     mmd_windows: tuple[int, ...] = Field(
         (8, 13, 26, 52, 100), description="Window lengths (bars) of the MMD scales: ~1/2 to ~8 RTH sessions."
@@ -195,12 +197,7 @@ def _as_params(params: FeatureParams | Mapping[str, Any] | None) -> FeatureParam
         return params
     if not isinstance(params, Mapping):
         raise ConfigError(f"FeatureSpec expects FeatureParams or a mapping of parameters; got {type(params).__name__}.")
-    try:
-        return FeatureParams.model_validate(dict(params))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "params"
-        raise ConfigError(f"Invalid feature parameter {where!r}: {err['msg']} (received {err.get('input')!r}).") from exc
+    return FeatureParams.model_validate(dict(params))  # ConfigError naming the field when invalid
 
 
 def _bars_values(bars: pd.DataFrame) -> np.ndarray:
@@ -276,7 +273,13 @@ class FeatureSpec:
     def fit(self, bars: pd.DataFrame) -> FeatureSpec:
         """Learn scaling, bandwidths, reference regimes and feature scaling from training bars only."""
         p = self.params
-        check_bars(bars, p.min_fit_bars, "FeatureSpec.fit")
+        check_bars(
+            bars,
+            "FeatureSpec.fit",
+            min_bars=p.min_fit_bars,
+            why=f"FeatureParams.min_fit_bars; each feature row reads {LOOKBACK} bars, so the first {LOOKBACK - 1} "
+            "only warm up and fewer bars leave too few rows to fit references and scaling",
+        )
         values = _bars_values(bars)
         rng = np.random.default_rng(p.seed)
         s = bar_series(values)
@@ -345,7 +348,9 @@ class FeatureSpec:
         Never refits. `scaled=False` returns the unscaled values (for inspection and docs).
         """
         st = self._state("transform")
-        check_bars(bars, LOOKBACK, "FeatureSpec.transform")
+        check_bars(
+            bars, "FeatureSpec.transform", min_bars=LOOKBACK, why=f"the lookback: each feature row reads its bar and the {LOOKBACK - 1} before it"
+        )
         values = _bars_values(bars)
         raw = self._raw(values, st, progress)
         feats = self.scale(raw) if scaled else raw
@@ -417,8 +422,8 @@ class FeatureSpec:
             )
         try:
             params = FeatureParams.model_validate(d.get("params"))
-        except ValidationError as exc:
-            raise ArtifactError(f"{source}: invalid feature parameters: {exc.errors()[0]['msg']} ({exc.error_count()} errors).") from exc
+        except ConfigError as exc:
+            raise ArtifactError(f"{source}: invalid feature parameters ({exc}). Re-fit and save the spec.") from exc
         spec = cls(params)
         if d.get("names") != spec.names:
             raise ArtifactError(f"{source}: feature names/order do not match version {params.version} of the feature set.")

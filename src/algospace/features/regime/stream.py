@@ -16,7 +16,8 @@ import pandas as pd
 
 from algospace.errors import DataError, InputError
 from algospace.features.regime import mmd
-from algospace.features.regime._bars import BAR_COLUMNS, bar_series
+from algospace.features._bars import BAR_COLUMNS, check_bar_values, check_bars
+from algospace.features.regime._bars import bar_series
 from algospace.features.regime.stats import LOOKBACK, statistics
 
 if TYPE_CHECKING:
@@ -37,13 +38,21 @@ def _parse_bar(bar: Any) -> tuple[pd.Timestamp, np.ndarray]:
         raise InputError(f"FeatureStream.update expects a pandas Series, a mapping or a 1-row DataFrame; got {type(bar).__name__}.")
     if ts is None:
         raise InputError("FeatureStream.update needs the bar's timestamp: a Series name or a 'timestamp' key.")
-    ts = pd.Timestamp(ts)
+    try:
+        ts = pd.Timestamp(ts)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"FeatureStream.update: the bar's timestamp {ts!r} is not a timestamp ({exc}).") from exc
     if ts.tzinfo is None:
         raise InputError(f"FeatureStream.update expects a tz-aware UTC timestamp; got naive {ts}. Localize it to UTC.")
     try:
         values = np.array([float(row[c]) for c in BAR_COLUMNS], dtype=np.float64)
     except KeyError as exc:
         raise InputError(f"FeatureStream.update: the bar lacks field {exc}; expected {list(BAR_COLUMNS)}.") from exc
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"FeatureStream.update: bar {ts} needs numeric {list(BAR_COLUMNS)}; could not read them ({exc}). "
+            "Fix the source data (the bars contract is float64 OHLCV)."
+        ) from exc
     return ts.tz_convert("UTC"), values
 
 
@@ -79,13 +88,7 @@ class FeatureStream:
         """Like `update` but takes [open, high, low, close, volume] and returns a scaled numpy row."""
         if self._last_ts is not None and ts <= self._last_ts:
             raise DataError(f"FeatureStream expects increasing timestamps; got {ts} after {self._last_ts}.")
-        o, h, lo, c, v = values
-        if not np.isfinite(values).all() or (values[:4] <= 0).any() or h < max(o, c) or lo > min(o, c) or v < 0:
-            raise DataError(
-                f"FeatureStream: bar at {ts} breaks the bars contract (finite, positive prices, high >= max(open, close), "
-                f"low <= min(open, close), volume >= 0): "
-                f"{dict(zip(BAR_COLUMNS, values.tolist()))}."
-            )
+        check_bar_values("FeatureStream", ts, *values.tolist())
         self._bars[:-1] = self._bars[1:]
         self._bars[-1] = values
         self._last_ts = ts
@@ -116,7 +119,8 @@ class FeatureStream:
 
     def update_many(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Feed bars one at a time; return the rows produced (same as `transform` on the same bars)."""
-        values = bars.loc[:, list(BAR_COLUMNS)].to_numpy(dtype=np.float64)
+        cols = check_bars(bars, "FeatureStream.update_many")
+        values = np.column_stack([cols[c] for c in BAR_COLUMNS])
         rows, index = [], []
         for ts, v in zip(bars.index, values):
             row = self.update_values(pd.Timestamp(ts), v)
