@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
 
@@ -17,7 +18,8 @@ def eval_rde_cmd(
     artifact: Annotated[Optional[Path], typer.Option("--artifact", help="A trained SPY RDE artifact for the real-data test.")] = None,
     preset: Annotated[str, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
     days: Annotated[int, typer.Option("--days", help="Trading days of synthetic regime-switching bars.")] = 400,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
+    window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -33,19 +35,21 @@ def eval_rde_cmd(
 
     Example: algospace eval rde --artifact runs/demo/models/rde --out runs/eval/rde
     """
-    from algospace.evaluation.rde_eval import plot_synthetic, synthetic_regime_eval, volatility_eval
+    from algospace.evaluation.rde_eval import plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval
     from algospace.training.rde_config import RDETrainConfig
 
     overrides: dict[str, object] = {"seed": seed}
     if max_minutes is not None:
         overrides["max_minutes"] = max_minutes
+    if window is not None:
+        overrides["window"] = window
     cfg = RDETrainConfig.preset(preset, **overrides)  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
     syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet)
     plot = plot_synthetic(syn, out / "synthetic_regimes.png")
     results: dict[str, object] = {
         "synthetic": {"rde": syn.rde, "hmm_forward_filtered": syn.hmm, "test_bars": syn.n_test_bars,
-                      "preset": preset, "days": days, "seed": seed,
+                      "preset": preset, "window": cfg.window, "days": days, "seed": seed,
                       "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")}},
         "plots": [str(plot)],
     }
@@ -61,11 +65,11 @@ def eval_rde_cmd(
 
         engine = RegimeDetectionEngine.load(artifact)
         test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
-        vol = volatility_eval(engine, sample("spy-1m"), test_start)
+        spy = sample("spy-1m")
+        vol = volatility_eval(engine, spy, test_start)
         results["spy_next_day_volatility"] = vol
+        results["plots"].append(str(plot_spy(engine, spy, test_start, out / "spy_regimes.png")))  # type: ignore[union-attr]
         typer.echo(f"SPY next-day log realised vol, out-of-sample R^2 over {vol['test_days']} held-out days: "
                    f"trailing vol {vol['trailing_vol']:.3f}, + regime vector {vol['trailing_vol+regime']:.3f}")
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    os.replace(tmp, out / "results.json")
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}")

@@ -113,9 +113,10 @@ class RegimeDetectionEngine:
     # --- inference ----------------------------------------------------------------------
     def _encode(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            x = torch.from_numpy(batch).to(self.device, non_blocking=False)
-            mu, _ = self.model.encode(x)
-            return mu.float().cpu().numpy()
+            x = torch.from_numpy(batch)
+            if self.device.type != "cpu":
+                x = x.to(self.device)
+            return self.model.regime_vector(x).cpu().numpy()
 
     def get_regime_vector(self, window: np.ndarray) -> np.ndarray:
         """One window (T, F) -> regime vector (latent_dim,) float32."""

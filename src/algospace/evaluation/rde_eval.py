@@ -110,29 +110,62 @@ def volatility_eval(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp
     return out
 
 
-def plot_synthetic(result: SyntheticEvalResult, path: str | Path) -> Path:
-    """Price coloured by RDE cluster and by truth, and the latent space (first two PCs)."""
+def _pcs(vectors: np.ndarray) -> np.ndarray:
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+def plot_regimes(close: np.ndarray, panels: list[tuple[np.ndarray, str]], vectors: np.ndarray,
+                 latent_colour: np.ndarray, latent_title: str, path: str | Path) -> Path:
+    """Price coloured by each labelling in `panels`, then the latent space (first two PCs)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    f = result.frame
-    vec = f[[c for c in f.columns if c.startswith("regime_")]].to_numpy()
-    centred = vec - vec.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    pcs = centred @ vt[:2].T
-    fig, axes = plt.subplots(3, 1, figsize=(11, 10))
-    x = np.arange(len(f))
-    for ax, col, title in ((axes[0], "truth", "true regime"), (axes[1], "rde", "RDE cluster (k-means on regime vectors)")):
-        ax.plot(x, f["close"].to_numpy(), color="lightgray", lw=0.8)
-        ax.scatter(x, f["close"].to_numpy(), c=f[col].to_numpy(), cmap="tab10", s=3, vmin=0, vmax=9)
-        ax.set_title(f"Synthetic test bars: price coloured by {title}")
-    axes[2].scatter(pcs[:, 0], pcs[:, 1], c=f["truth"].to_numpy(), cmap="tab10", s=4, vmin=0, vmax=9)
-    axes[2].set_title("Latent space (first two principal components), coloured by true regime")
+    from algospace.io import atomic_write_with
+
+    pcs = _pcs(vectors)
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 3.4 * (len(panels) + 1)))
+    x = np.arange(len(close))
+    for ax, (labels, title) in zip(axes, panels):
+        ax.plot(x, close, color="lightgray", lw=0.8)
+        ax.scatter(x, close, c=labels, cmap="tab10", s=3, vmin=0, vmax=9)
+        ax.set_title(title)
+    axes[-1].scatter(pcs[:, 0], pcs[:, 1], c=latent_colour, cmap="tab10", s=4, vmin=0, vmax=9)
+    axes[-1].set_title(latent_title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=90))
     plt.close(fig)
     return path
+
+
+def plot_synthetic(result: SyntheticEvalResult, path: str | Path) -> Path:
+    """Price coloured by true regime and by RDE cluster, and the latent space."""
+    f = result.frame
+    vec = f[[c for c in f.columns if c.startswith("regime_")]].to_numpy()
+    return plot_regimes(
+        f["close"].to_numpy(),
+        [(f["truth"].to_numpy(), "Synthetic test bars: price coloured by true regime"),
+         (f["rde"].to_numpy(), "Synthetic test bars: price coloured by RDE cluster (k-means on regime vectors)")],
+        vec, f["truth"].to_numpy(), "Latent space (first two principal components), coloured by true regime", path,
+    )
+
+
+def plot_spy(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp, path: str | Path, k: int = 4) -> Path:
+    """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
+    from sklearn.cluster import KMeans
+
+    from algospace.training.rde import to_30m_bars
+
+    bars30 = to_30m_bars(bars_1m, "SPY")
+    vectors = engine.regime_series(bars30)
+    train = vectors.loc[vectors.index < test_start].to_numpy()
+    test = vectors.loc[vectors.index >= test_start]
+    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(train).predict(test.to_numpy())
+    close = bars30["close"].reindex(test.index).to_numpy()
+    return plot_regimes(close, [(labels, f"SPY held-out 30-minute bars coloured by regime cluster (k-means, k={k}, fitted before the test)")],
+                        test.to_numpy(), labels, "SPY held-out regime vectors (first two principal components), coloured by cluster", path)

@@ -132,6 +132,10 @@ class RegimeVAE(nn.Module):
         valid = (~padding_mask).unsqueeze(-1).to(h.dtype)  # (B, T, 1)
         return (h * valid).sum(dim=1) / valid.sum(dim=1).clamp_min(1.0)  # (B, d_model)
 
+    def regime_vector(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The posterior mean only (B, latent_dim): the inference path, without the log-variance head."""
+        return self.fc_mu(self.context(x, padding_mask))
+
     def encode(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance, each (B, latent_dim)."""
         c = self.context(x, padding_mask)
