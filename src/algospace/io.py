@@ -51,7 +51,8 @@ def _temp_sibling(path: Path) -> Path:
     raise FileExistsError(f"could not create a unique temp file beside {path}")  # 100 random clashes: not expected
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a file's bytes to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -59,7 +60,8 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (creations, renames) durable."""
     # Makes the rename durable. Not every platform can open a directory (Windows): skip there.
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -87,12 +89,12 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], Non
     tmp = _temp_sibling(target)
     try:
         writer(tmp)
-        _fsync_file(tmp)
+        fsync_file(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return target
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from algospace.errors import ArtifactError
+from algospace.io import fsync_dir, fsync_file
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +36,11 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (creations, renames) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def fsync_tree(root: Path) -> None:
     """fsync every file, then every directory bottom-up, under `root`."""
     for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_file(Path(dirpath) / name)
         fsync_dir(Path(dirpath))
 
 

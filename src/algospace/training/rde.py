@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 import torch
 
 from algospace.errors import DataError, InputError
+from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
 from algospace.training.rde_config import RDETrainConfig
 
@@ -203,11 +203,8 @@ def checkpoint_path(out: Path) -> Path:
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Atomic: a run killed mid-save keeps its previous checkpoint."""
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 @dataclass
