@@ -149,3 +149,26 @@ def test_regime_series_is_causal_and_matches_single_windows(engine, bars30, cfg)
         window = feats.to_numpy(np.float32)[pos - t + 1 : pos + 1]
         np.testing.assert_allclose(engine.get_regime_vector(window), series.loc[feats.index[pos]].to_numpy(), atol=1e-5)
     assert_causal(lambda b: engine.regime_series(b), tail, cuts=[200, 300], atol=0.0)
+
+
+def test_regime_series_refuses_features_built_under_another_spec(engine, bars30):
+    from algospace.features import FeatureSpec
+
+    other = FeatureSpec.default().fit(bars30.iloc[:400])
+    assert other.fingerprint != engine.feature_spec.fingerprint
+    with pytest.raises(InputError, match="feature spec"):
+        engine.regime_series(other.transform(bars30.iloc[-200:]))
+    own = engine.features(bars30.iloc[-200:])
+    assert own.attrs["feature_spec_fingerprint"] == engine.feature_spec.fingerprint
+    assert len(engine.regime_series(own)) == len(own) - engine.window + 1
+
+
+def test_engine_load_refuses_a_caller_spec_it_was_not_trained_on(trained):
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.errors import ArtifactError
+
+    out, _ = trained
+    with pytest.raises(ArtifactError, match="(?i)spec"):
+        RegimeDetectionEngine.load(out, device="cpu", feature_spec_fingerprint="0" * 64)
+    flagged = RegimeDetectionEngine.load(out, device="cpu", feature_spec_fingerprint="0" * 64, allow_spec_mismatch=True)
+    assert flagged.manifest.warnings

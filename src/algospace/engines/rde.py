@@ -42,13 +42,27 @@ class RegimeDetectionEngine:
 
     # --- construction -------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", allow_untrained: bool = False) -> "RegimeDetectionEngine":
-        """Load and verify an RDE artifact directory (weights, config, manifest, feature spec)."""
+    def load(
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        allow_untrained: bool = False,
+        feature_spec_fingerprint: str | None = None,
+        allow_spec_mismatch: bool = False,
+    ) -> "RegimeDetectionEngine":
+        """Load and verify an RDE artifact directory (weights, config, manifest, feature spec).
+
+        `feature_spec_fingerprint`: the spec your features are built with; an artifact trained
+        on another is refused unless `allow_spec_mismatch` (then flagged in `manifest.warnings`).
+        """
         from algospace.artifacts import load_artifact
         from algospace.features import FeatureSpec
 
         path = Path(path)
-        model, manifest = load_artifact(path, device=device, allow_untrained=allow_untrained, kind="rde")
+        model, manifest = load_artifact(
+            path, device=device, allow_untrained=allow_untrained, kind="rde",
+            feature_spec_fingerprint=feature_spec_fingerprint, allow_spec_mismatch=allow_spec_mismatch,
+        )
         spec_dir = path / "feature_spec"
         if not spec_dir.exists():
             raise ArtifactError(f"RDE artifact {path} has no feature_spec/; retrain it with `algospace train rde`.")
@@ -142,6 +156,12 @@ class RegimeDetectionEngine:
         names = list(self.feature_spec.names)
         if list(bars_or_features.columns) == names:
             feats = bars_or_features
+            built_under = feats.attrs.get("feature_spec_fingerprint", self.feature_spec.fingerprint)
+            if built_under != self.feature_spec.fingerprint:
+                raise InputError(
+                    f"These features were built under feature spec {str(built_under)[:12]}, this RDE was trained on "
+                    f"{self.feature_spec.fingerprint[:12]}; pass bars instead (the engine builds features with its own spec)."
+                )
         elif {"open", "high", "low", "close", "volume"} <= set(bars_or_features.columns):
             feats = self.features(bars_or_features)
         else:

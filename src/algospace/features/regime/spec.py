@@ -356,7 +356,10 @@ class FeatureSpec:
         feats = self.scale(raw) if scaled else raw
         _check_finite(feats, bars.index[LOOKBACK - 1 :], self.names)
         index = pd.DatetimeIndex(bars.index[LOOKBACK - 1 :], name="timestamp")
-        return pd.DataFrame(feats, index=index, columns=self.names)
+        out = pd.DataFrame(feats, index=index, columns=self.names)
+        # Lets a consumer (the RDE engine) refuse features built under another spec.
+        out.attrs["feature_spec_fingerprint"] = self.fingerprint if scaled else None
+        return out
 
     def fit_transform(self, bars: pd.DataFrame) -> pd.DataFrame:
         return self.fit(bars).transform(bars)
