@@ -25,8 +25,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/algospace demo
 
+# Benchmarks print tables (and ratios against baselines run in the same process); results
+# are recorded in docs/benchmarks.md. bench_rde compares against ONNX Runtime (extra "onnx").
 bench: $(STAMP)
-	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+	$(BIN)/python -m pip install --quiet -e ".[dev,eval,onnx]"
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

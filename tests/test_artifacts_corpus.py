@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
 from algospace.artifacts.io import sha256_file
 from algospace.errors import ArtifactError
-from algospace.models import RDEConfig, RegimeVAE
+from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
 
 TINY = RDEConfig(input_dim=12, d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=8, decoder_hidden=8)
 FP = "f" * 64
@@ -118,6 +118,52 @@ def unknown_config_field(p: Path) -> None:
     _rehash(p)
 
 
+def _edit_config(p: Path, **changes: object) -> None:
+    """Change config.json values and re-sign: the config checks (not the checksums) must catch it."""
+    cfg = json.loads((p / "config.json").read_text())
+    cfg.update(changes)
+    (p / "config.json").write_text(json.dumps(cfg))
+    _rehash(p)
+
+
+def heads_not_dividing(p: Path) -> None:
+    _edit_config(_good(p), n_heads=7)  # d_model 16: torch's attention asserts without the range check
+
+
+def zero_heads(p: Path) -> None:
+    _edit_config(_good(p), n_heads=0)
+
+
+def dropout_above_one(p: Path) -> None:
+    _edit_config(_good(p), dropout=2.0)
+
+
+def huge_max_len(p: Path) -> None:
+    _edit_config(_good(p), max_len=10**9)  # would allocate a 10**9 x 16 positional table
+
+
+def odd_d_model(p: Path) -> None:
+    _edit_config(_good(p), d_model=15, n_heads=3)
+
+
+def _good_mrms(p: Path) -> Path:
+    torch.manual_seed(0)
+    save_artifact(MRMSModel(MRMSConfig()), p, kind="mrms", provenance="trained")
+    return p
+
+
+def mrms_zero_sizes(p: Path) -> None:
+    _edit_config(_good_mrms(p), n_sizes=0)
+
+
+def mrms_dropout_negative(p: Path) -> None:
+    _edit_config(_good_mrms(p), dropout=-0.5)
+
+
+def mrms_bounds_reversed(p: Path) -> None:
+    _edit_config(_good_mrms(p), stop_multiplier_min=3.0, stop_multiplier_max=0.5)
+
+
 def untrained(p: Path) -> None:
     _good(p, provenance="untrained")
 
@@ -154,6 +200,14 @@ CASES: list[tuple[str, Callable[[Path], None], str, dict[str, object]]] = [
     ("untrained provenance", untrained, r"untrained model \(provenance 'untrained'\)", {}),
     ("missing weights file", missing_weights, r"model.safetensors: missing", {}),
     ("kind without a model", core_kind, r"'core'.*has no model in this version", {}),
+    ("n_heads not dividing d_model", heads_not_dividing, r"d_model=16 is not divisible by n_heads=7.*restore", {}),
+    ("zero heads", zero_heads, r"n_heads=0: expected an integer in 1\.\.100,000", {}),
+    ("dropout 2.0", dropout_above_one, r"dropout=2\.0: expected a probability in \[0, 1\)", {}),
+    ("huge max_len", huge_max_len, r"max_len=1000000000: expected an integer in 1\.\.100,000", {}),
+    ("odd d_model", odd_d_model, r"d_model=15: the sinusoidal positional table needs an even d_model", {}),
+    ("mrms zero sizes", mrms_zero_sizes, r"n_sizes=0: expected an integer", {}),
+    ("mrms negative dropout", mrms_dropout_negative, r"dropout=-0\.5: expected a probability", {}),
+    ("mrms bounds reversed", mrms_bounds_reversed, r"stop_multiplier_min=3\.0, stop_multiplier_max=0\.5", {}),
 ]
 
 

@@ -57,5 +57,36 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
         scores = res["synthetic"][who]
         assert 0.0 <= scores["balanced_accuracy"] <= 1.0
         assert -1.0 <= scores["adjusted_rand"] <= 1.0
+    # Chance is 0.25 for 4 regimes: the causal HMM baseline on the same bars must clearly beat it.
+    assert res["synthetic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
+    assert res["synthetic"]["test_bars"] > 100
     assert (out / "synthetic_regimes.png").stat().st_size > 10_000
     assert "balanced acc" in result.output
+
+
+def test_volatility_eval_and_spy_plot_on_a_trained_engine(tmp_path):
+    import pandas as pd
+
+    from algospace.data import sample
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.evaluation.rde_eval import daily_realised_vol, plot_spy, volatility_eval
+    from algospace.training.rde import train_rde
+    from algospace.training.rde_config import RDETrainConfig
+
+    bars = sample("spy-1m")
+    bars = bars.loc[bars.index < "2017-10-01"]
+    out = tmp_path / "rde"
+    train_rde(bars, out, RDETrainConfig.preset("tiny", threads=1), instrument="SPY", progress=False)
+    engine = RegimeDetectionEngine.load(out, device="cpu")
+    test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
+    res = volatility_eval(engine, bars, test_start)
+    assert res["test_days"] > 10 and res["train_days"] > 50
+    for key in ("trailing_vol", "trailing_vol+regime"):
+        assert res[key] < 1.0  # an out-of-sample R^2 (can be negative, never above 1)
+    rv = daily_realised_vol(bars)
+    assert (rv > 0).all() and rv.index.is_unique
+    # realised vol of one day uses that day's 1-minute returns only
+    day = rv.index[5]
+    one = bars.loc[bars.index.tz_convert("America/New_York").normalize() == day, "close"]
+    assert abs(rv.iloc[5] - float(np.sqrt((np.log(one).diff() ** 2).sum()))) < 1e-12
+    assert plot_spy(engine, bars, test_start, tmp_path / "spy.png").stat().st_size > 10_000

@@ -132,9 +132,9 @@ def test_engine_rejects_nan_and_out_of_range_window(engine):
     w[3, 4] = np.nan
     with pytest.raises(InputError, match="NaN"):
         engine.get_regime_vector(w)
-    with pytest.raises(InputError, match="T must be in"):
+    with pytest.raises(InputError, match="must be an int in"):
         engine.get_regime_vector(np.zeros((11, width), np.float32))
-    with pytest.raises(InputError, match="T must be in"):
+    with pytest.raises(InputError, match="must be an int in"):
         engine.get_regime_vector(np.zeros((97, width), np.float32))
     with pytest.raises(InputError, match="rank 3"):
         engine.get_regime_vectors(np.zeros((12, width), np.float32))
@@ -172,3 +172,78 @@ def test_engine_load_refuses_a_caller_spec_it_was_not_trained_on(trained):
         RegimeDetectionEngine.load(out, device="cpu", feature_spec_fingerprint="0" * 64)
     flagged = RegimeDetectionEngine.load(out, device="cpu", feature_spec_fingerprint="0" * 64, allow_spec_mismatch=True)
     assert flagged.manifest.warnings
+
+
+def test_engine_rejects_overflow_odd_dtypes_and_bad_batch_size(engine):
+    width = engine.feature_spec.width
+    big = np.zeros((12, width), np.float64)
+    big[0, 0] = 1e39  # finite in float64, inf in float32
+    with pytest.raises(InputError, match="float32"):
+        engine.get_regime_vector(big)
+    for bad in (np.zeros((12, width), bool), np.zeros((12, width), "m8[s]"), np.ma.zeros((12, width))):
+        with pytest.raises(InputError):
+            engine.get_regime_vector(bad)
+    ok = np.zeros((2, 12, width))
+    for bs in (0, -1, 1.5):
+        with pytest.raises(InputError, match="batch_size"):
+            engine.get_regime_vectors(ok, batch_size=bs)
+    # float64, Fortran-ordered and strided inputs are fine and equal to the float32 result
+    w = np.asfortranarray(np.random.default_rng(0).standard_normal((24, width)))
+    np.testing.assert_allclose(engine.get_regime_vector(w), engine.get_regime_vector(w.astype(np.float32)), atol=1e-6)
+    strided = np.random.default_rng(1).standard_normal((24, 2 * width))[:, ::2]
+    np.testing.assert_allclose(engine.get_regime_vector(strided), engine.get_regime_vector(strided.copy()), atol=1e-6)
+
+
+def test_regime_series_validates_window_and_features(engine, bars30):
+    feats = engine.features(bars30.iloc[-200:])
+    for bad in (5, 100, 0, -3, 600):
+        with pytest.raises(InputError, match="window"):
+            engine.regime_series(feats, window=bad)
+    with pytest.raises(InputError, match="batch_size"):
+        engine.regime_series(feats, batch_size=0)
+    holed = feats.copy()
+    holed.iloc[50, 3] = np.nan
+    with pytest.raises(InputError, match="not finite"):
+        engine.regime_series(holed)
+    with pytest.raises(InputError, match="increasing"):
+        engine.regime_series(feats.iloc[::-1])
+    bare = pd.DataFrame(feats.to_numpy(), index=feats.index, columns=feats.columns)  # no spec fingerprint
+    with pytest.raises(InputError, match="feature spec"):
+        engine.regime_series(bare)
+
+
+def test_run_stopped_during_annealing_keeps_trained_not_initial_weights(bars30, cfg):
+    from algospace.models.rde import RegimeVAE
+    from algospace.training.rde import model_config
+
+    c = cfg.model_copy(update={"max_epochs": 3, "kl_anneal_epochs": 3, "max_minutes": 1e-9})
+    data = prepare_rde_data(bars30, "SPY", c)
+    res = fit_rde(data, c, progress=False)
+    assert res.metrics["stop_reason"] == "time_budget" and res.metrics["epochs"] == 1
+    assert "notes" in res.metrics
+    torch.manual_seed(c.seed)
+    init = RegimeVAE(model_config(c, data.features.shape[1]))
+    changed = [not torch.equal(a, b) for a, b in zip(init.state_dict().values(), res.model.state_dict().values())]
+    assert any(changed), "the returned model is the untrained initialisation"
+
+
+@pytest.mark.parametrize("content", [b"garbage bytes", b""])
+def test_damaged_checkpoint_is_ignored_not_fatal(tmp_path, bars30, cfg, content):
+    data = prepare_rde_data(bars30, "SPY", cfg)
+    ckpt = tmp_path / "ckpt.pt"
+    ckpt.write_bytes(content)
+    res = fit_rde(data, cfg, checkpoint=ckpt, progress=False)
+    assert res.metrics["epochs"] == cfg.max_epochs or res.metrics["stop_reason"] == "early_stopping"
+    torch.save({"not": "a checkpoint"}, ckpt)
+    fit_rde(data, cfg, checkpoint=ckpt, progress=False)
+
+
+def test_bad_training_settings_are_config_errors():
+    from algospace.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_minutes"):
+        RDETrainConfig.preset("default", max_minutes=-1)
+    with pytest.raises(ConfigError, match="window"):
+        RDETrainConfig.preset("tiny", window=5)
+    with pytest.raises(ConfigError, match="kl_anneal_epochs"):
+        RDETrainConfig.preset("default", max_epochs=2, kl_anneal_epochs=4)

@@ -46,9 +46,27 @@ log = logging.getLogger(__name__)
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 # Opcodes by which a pickle calls or imports something.
 _CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "REDUCE", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "EXT1", "EXT2", "EXT4"}
-# Globals a genuine torch checkpoint pickle imports; anything else is refused before loading
-# (torch's weights-only unpickler then enforces its own, finer allowlist).
-_CHECKPOINT_GLOBAL = re.compile(r"^(torch(\.[\w.]+)?|collections|_codecs|numpy(\.[\w.]+)?)\.\w+$")
+# Globals a checkpoint of state dicts (tensors, parameters, scalars, optimizer state) imports;
+# anything else (numpy, torch.serialization.load, ...) is refused by the scan, with our own
+# message, before any loader sees the file. torch's weights-only unpickler is the second line.
+_CHECKPOINT_GLOBALS = frozenset({
+    "collections.OrderedDict",
+    "_codecs.encode",  # bytes objects in protocol-2 pickles (torch.save's protocol)
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._tensor._rebuild_from_type_v2",  # a tensor or Parameter carrying Python attributes
+    "torch.nn.parameter.Parameter",
+    "torch._tensor.Tensor",
+    "torch.Tensor",
+    "torch.Size",
+    "torch.device",
+    "torch.storage.UntypedStorage",
+    "torch.storage.TypedStorage",
+})
+_STORAGE_TYPE = re.compile(r"^torch\.(cuda\.)?[A-Z]\w*Storage$")  # torch.FloatStorage, torch.cuda.HalfStorage, ...
 _IMPORT_SEED = 0  # seeds the fresh weights of tensors a legacy file has no source for
 
 
@@ -151,7 +169,7 @@ def probe_file(path: str | Path) -> Probe:
         if globs or scans[0].code_opcodes:
             # A plain pickle is never handed to a loader, tensors or not: name what it would import,
             # the non-torch globals first.
-            named = [g for g in globs if not _CHECKPOINT_GLOBAL.match(g)] or globs or ["(object calls)"]
+            named = [g for g in globs if not is_checkpoint_global(g)] or globs or ["(object calls)"]
             return Probe(**base, format=fmt, status="needs-code", detail=_code_message(p, named))
         placeholders = [t for t in strings if "placeholder" in t.lower()]
         if placeholders:
@@ -159,18 +177,19 @@ def probe_file(path: str | Path) -> Probe:
         return Probe(**base, format=fmt, status="unreadable",
                      detail=f"{p.name} is a plain pickle of data with no tensors (written by pickle.dump, not "
                      "torch.save): there are no weights in it to import.")
-    foreign = [g for g in globs if not _CHECKPOINT_GLOBAL.match(g)]
+    foreign = [g for g in globs if not is_checkpoint_global(g)]
     if foreign:
         return Probe(**base, format=fmt, status="needs-code", detail=_code_message(p, foreign))
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... ; nothing ran
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = torch_error_text(exc)
         if "weights only" in str(exc).lower() or "unsupported global" in str(exc).lower():
             return Probe(**base, format=fmt, status="needs-code",
-                         detail=f"{p.name} needs objects outside torch's weights-only allowlist to load "
-                         f"({first_line}); it was refused and nothing in it ran.")
-        return Probe(**base, format=fmt, status="unreadable", detail=f"{p.name} could not be read: {first_line}")
+                         detail=f"{p.name} needs objects other than tensors to load ({reason}). Model files must "
+                         "hold only tensors; it was refused and nothing in it ran. Do not load it in torch's "
+                         "unsafe mode; get the weights from a trusted source.")
+        return Probe(**base, format=fmt, status="unreadable", detail=f"{p.name} could not be read: {reason}")
     if not _has_tensor(obj):
         placeholders = [t for t in _strings_in(obj) if "placeholder" in t.lower()]
         if placeholders:
@@ -449,10 +468,36 @@ register_legacy_importer("mrms", _import_mrms)
 
 
 # ----------------------------------------------------------------------------- helpers
+def is_checkpoint_global(name: str) -> bool:
+    """Whether a state-dict checkpoint may import `name`: the allowlist, storage types, torch dtypes."""
+    if name in _CHECKPOINT_GLOBALS or _STORAGE_TYPE.match(name):
+        return True
+    module, _, attr = name.rpartition(".")
+    # torch.float32, torch.bfloat16, ...: a dtype is looked up by name on the torch module
+    # (no code from the file runs), and must really be a dtype.
+    return module == "torch" and isinstance(getattr(torch, attr, None), torch.dtype)
+
+
+_TORCH_ADVICE = re.compile(r"weights_only\s*=\s*False|can still be loaded|add_safe_globals|safe_globals|WeightsUnpickler",
+                           re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def torch_error_text(exc: BaseException) -> str:
+    """A torch.load error in our words: the refused global if torch names one, never torch's advice
+    to retry with weights_only=False (which would run the file's code)."""
+    text = _ANSI.sub("", str(exc))
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it imports {found.group(1)}"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _TORCH_ADVICE.search(ln)]
+    return lines[0][:200] if lines else type(exc).__name__
+
+
 def _code_message(p: Path, globs: list[str]) -> str:
     shown = ", ".join(dict.fromkeys(globs))
     return (f"{p.name} needs code to load: its pickle imports {shown}. Model files must hold only tensors; it was "
-            "refused and nothing in it ran. Do not load it with weights_only=False; get the weights from a "
+            "refused and nothing in it ran. Do not load it in torch's unsafe mode; get the weights from a "
             "trusted source.")
 
 

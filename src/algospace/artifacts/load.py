@@ -70,7 +70,7 @@ def load_artifact(
             f"{root / WEIGHTS_FILE} holds NaN/inf weights: {', '.join(bad)}. A model with such weights gives "
             "meaningless outputs; re-train it or restore a good artifact."
         )
-    model = _build_empty(spec, config)
+    model = _build_empty(spec, config, root)
     mismatch = state_dict_problems(model, tensors)
     if mismatch:
         raise ArtifactError(
@@ -79,7 +79,7 @@ def load_artifact(
             + "\nThe weights and config come from different models, or the model code changed; re-save the "
             "artifact from the model that produced the weights."
         )
-    model = _fill(model, spec, config, tensors, dev)
+    model = _fill(model, spec, config, tensors, dev, root)
     model.eval()
     for w in warnings:  # opt-ins are warnings; a legacy import is a known, recorded state
         log.log(logging.INFO if w.startswith("LEGACY-IMPORT") else logging.WARNING, "%s: %s", root, w)
@@ -197,23 +197,42 @@ def state_dict_problems(model: nn.Module, tensors: dict[str, torch.Tensor]) -> l
     return out
 
 
-def _build_empty(spec: ModelSpec, config: Any) -> nn.Module:
+def _build_empty(spec: ModelSpec, config: Any, root: Path) -> nn.Module:
     """The model's structure on the meta device: no memory, no random init (the weights replace it)."""
-    with torch.device("meta"):
-        return spec.model_cls(config)
+    try:
+        with torch.device("meta"):
+            return spec.model_cls(config)
+    except Exception as exc:  # the model's own asserts/ValueErrors on a config the range checks missed
+        raise _config_error(root, spec, config, exc) from exc
 
 
-def _fill(model: nn.Module, spec: ModelSpec, config: Any, tensors: dict[str, torch.Tensor], dev: torch.device) -> nn.Module:
+def _fill(
+    model: nn.Module, spec: ModelSpec, config: Any, tensors: dict[str, torch.Tensor], dev: torch.device, root: Path
+) -> nn.Module:
     """Strictly load `tensors` (already on `dev`) into the meta-built model and materialise the rest."""
-    model.load_state_dict(tensors, strict=True, assign=True)
-    if _meta_tensors(model) and spec.rebuild_buffers is not None:
-        spec.rebuild_buffers(model)
-    if _meta_tensors(model):
-        # Non-persistent buffers nobody can rebuild: build the model for real (slower, same result).
-        with dev:
-            model = spec.model_cls(config)
+    try:
         model.load_state_dict(tensors, strict=True, assign=True)
+        if _meta_tensors(model) and spec.rebuild_buffers is not None:
+            spec.rebuild_buffers(model)
+        if _meta_tensors(model):
+            # Non-persistent buffers nobody can rebuild: build the model for real (slower, same result).
+            with dev:
+                model = spec.model_cls(config)
+            model.load_state_dict(tensors, strict=True, assign=True)
+    except ArtifactError:
+        raise
+    except Exception as exc:  # keys/shapes/dtypes were checked above: what is left is the config
+        raise _config_error(root, spec, config, exc) from exc
     return model
+
+
+def _config_error(root: Path, spec: ModelSpec, config: Any, exc: BaseException) -> ArtifactError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ArtifactError(
+        f"{root / CONFIG_FILE} describes a {spec.model_cls.__name__} that cannot be built ({type(exc).__name__}: "
+        f"{reason}; config {config}). The file was edited or damaged after saving; restore the artifact from a "
+        "good copy or re-save it."
+    )
 
 
 def _meta_tensors(model: nn.Module) -> list[str]:

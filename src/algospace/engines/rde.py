@@ -38,6 +38,7 @@ class RegimeDetectionEngine:
         self.feature_spec = feature_spec
         self.device = device
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
+        self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
         self._cfg = model.config
 
     # --- construction -------------------------------------------------------------------
@@ -78,9 +79,20 @@ class RegimeDetectionEngine:
         from algospace.training.rde import TRAINING_FILE
 
         training_file = path / TRAINING_FILE
-        training = json.loads(training_file.read_text()) if training_file.exists() else {}
+        try:
+            training = json.loads(training_file.read_text()) if training_file.exists() else {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} is unreadable ({exc}); retrain or restore it.") from exc
+        if not isinstance(training, dict):
+            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} must hold a JSON object.")
         dev = next(model.parameters()).device
-        return cls(model, manifest, spec, dev, training)
+        engine = cls(model, manifest, spec, dev, training)
+        try:
+            engine._check_window(engine.window, f"{TRAINING_FILE} window")
+        except InputError as exc:
+            raise ArtifactError(f"RDE artifact {path}: {exc}") from exc
+        engine.allow_spec_mismatch = allow_spec_mismatch
+        return engine
 
     # --- properties ---------------------------------------------------------------------
     @property
@@ -91,7 +103,7 @@ class RegimeDetectionEngine:
     @property
     def window(self) -> int:
         """The window length the model was trained with."""
-        return int(self.training.get("window", 48))
+        return self.training.get("window", 48)
 
     @property
     def latent_dim(self) -> int:
@@ -101,9 +113,11 @@ class RegimeDetectionEngine:
     def _check(self, x: Any, rank: int, what: str) -> np.ndarray:
         if isinstance(x, torch.Tensor):
             raise InputError(f"{what} must be a numpy array; got a torch.Tensor (call .cpu().numpy() first).")
+        if isinstance(x, np.ma.MaskedArray):
+            raise InputError(f"{what} must be a plain numpy array; got a masked array (fill or drop masked values first).")
         if not isinstance(x, np.ndarray):
             raise InputError(f"{what} must be a numpy array of shape {self._shape_text(rank)}; got {type(x).__name__}.")
-        if x.dtype == object or not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        if x.dtype.kind not in "fiu":  # float, signed, unsigned: no bool, timedelta, datetime, str, object
             raise InputError(f"{what} must hold real numbers (float or int); got dtype {x.dtype}.")
         if x.ndim != rank:
             raise InputError(f"{what} must have rank {rank}, shape {self._shape_text(rank)}; got shape {x.shape}.")
@@ -111,15 +125,30 @@ class RegimeDetectionEngine:
         width = self._cfg.input_dim
         if f != width:
             raise InputError(f"{what} must have {width} features (the feature spec's width) in its last axis; got {f}.")
-        lo, hi = self._cfg.min_window, min(self._cfg.max_window, self._cfg.max_len)
-        if not lo <= t <= hi:
-            raise InputError(f"{what} window length T must be in [{lo}, {hi}]; got T={t}.")
+        self._check_window(t, f"{what} window length T")
         if rank == 3 and x.shape[0] == 0:
             raise InputError(f"{what} batch is empty; expected at least one window.")
-        if not np.isfinite(x).all():
-            bad = np.argwhere(~np.isfinite(x))[0].tolist()
-            raise InputError(f"{what} holds NaN or inf (first at index {bad}); features must be finite.")
-        return np.ascontiguousarray(x, dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.ascontiguousarray(x, dtype=np.float32)
+        # Checked after the cast: a float64 value beyond float32's range becomes inf here.
+        if not np.isfinite(out).all():
+            bad = np.argwhere(~np.isfinite(out))[0].tolist()
+            raise InputError(
+                f"{what} holds NaN, inf or a value beyond float32 range (first at index {bad}); features must be finite."
+            )
+        return out
+
+    def _check_window(self, t: Any, what: str) -> int:
+        lo, hi = self._cfg.min_window, min(self._cfg.max_window, self._cfg.max_len)
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not lo <= t <= hi:
+            raise InputError(f"{what} must be an int in [{lo}, {hi}]; got T={t!r}.")
+        return int(t)
+
+    @staticmethod
+    def _check_batch_size(batch_size: Any) -> int:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise InputError(f"batch_size must be an int >= 1; got {batch_size!r}.")
+        return int(batch_size)
 
     def _shape_text(self, rank: int) -> str:
         return "(T, F)" if rank == 2 else "(B, T, F)"
@@ -140,6 +169,7 @@ class RegimeDetectionEngine:
     def get_regime_vectors(self, batch: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """A batch (B, T, F) -> (B, latent_dim) float32, processed in chunks of `batch_size`."""
         x = self._check(batch, 3, "batch")
+        batch_size = self._check_batch_size(batch_size)
         return np.concatenate([self._encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     def features(self, bars: pd.DataFrame) -> pd.DataFrame:
@@ -150,26 +180,41 @@ class RegimeDetectionEngine:
         return self.feature_spec.transform(to_30m_bars(bars, instrument))
 
     def regime_series(self, bars_or_features: pd.DataFrame, window: int | None = None, batch_size: int = 256) -> pd.DataFrame:
-        """The regime vector at every bar with a full causal window (window ending at that bar)."""
+        """The regime vector at every bar with a full causal window (window ending at that bar).
+
+        Given bars (1- or 30-minute), features are built with the artifact's fitted spec. Given
+        features, they must come from that spec (`engine.features(...)` or the spec's
+        `transform`, whose output carries the spec fingerprint in `attrs`).
+        """
         if not isinstance(bars_or_features, pd.DataFrame):
             raise InputError(f"regime_series expects a DataFrame of bars or features; got {type(bars_or_features).__name__}.")
+        t = self._check_window(self.window if window is None else window, "regime_series window")
+        batch_size = self._check_batch_size(batch_size)
         names = list(self.feature_spec.names)
-        if list(bars_or_features.columns) == names:
-            feats = bars_or_features
-            built_under = feats.attrs.get("feature_spec_fingerprint", self.feature_spec.fingerprint)
-            if built_under != self.feature_spec.fingerprint:
+        frame = bars_or_features
+        if list(frame.columns) == names:
+            built_under = frame.attrs.get("feature_spec_fingerprint")
+            if built_under != self.feature_spec.fingerprint and not self.allow_spec_mismatch:
                 raise InputError(
-                    f"These features were built under feature spec {str(built_under)[:12]}, this RDE was trained on "
-                    f"{self.feature_spec.fingerprint[:12]}; pass bars instead (the engine builds features with its own spec)."
+                    f"These features were built under feature spec {str(built_under)[:12]} but this RDE was trained on "
+                    f"{self.feature_spec.fingerprint[:12]}; pass bars instead (the engine builds features with its own "
+                    "spec), or features from engine.features(bars)."
                 )
-        elif {"open", "high", "low", "close", "volume"} <= set(bars_or_features.columns):
-            feats = self.features(bars_or_features)
+            if not frame.index.is_monotonic_increasing or not frame.index.is_unique:
+                raise InputError("regime_series needs feature rows in strictly increasing timestamp order.")
+            feats = frame
+        elif {"open", "high", "low", "close", "volume"} <= set(frame.columns):
+            feats = self.features(frame)
         else:
             raise InputError("regime_series needs bars (open, high, low, close, volume) or the spec's feature columns.")
-        t = window or self.window
+        if len(feats) < t:
+            raise InputError(f"regime_series needs at least {t} feature rows for one window; got {len(feats)}.")
+        if not all(dt.kind == "f" for dt in feats.dtypes):
+            raise InputError("regime_series needs float feature columns; found non-float dtypes.")
         values = feats.to_numpy(np.float32)
-        if len(values) < t:
-            raise InputError(f"regime_series needs at least {t} feature rows for one window; got {len(values)}.")
+        if not np.isfinite(values).all():
+            r, c = np.argwhere(~np.isfinite(values))[0]
+            raise InputError(f"feature {feats.columns[c]!r} is not finite at {feats.index[r]}; no NaN may reach the model.")
         view = np.lib.stride_tricks.sliding_window_view(values, t, axis=0).transpose(0, 2, 1)  # (N, T, F)
         out = np.concatenate(
             [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]

@@ -96,9 +96,11 @@ def volatility_eval(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp
     last.index = last.index.tz_convert("America/New_York").normalize()
     df = pd.DataFrame({"rv": rv, "rv5": rv.rolling(5).mean()}).join(last, how="inner")
     df["target"] = df["rv"].shift(-1)
+    df["target_day"] = pd.Series(df.index, index=df.index).shift(-1)
     df = df.dropna()
     test_day = test_start.tz_convert("America/New_York").normalize()
-    train, test = df[df.index < test_day], df[df.index >= test_day]
+    # A training row's target (the next day's volatility) must also lie before the test period.
+    train, test = df[df["target_day"] < test_day], df[df.index >= test_day]
     base_cols = ["rv", "rv5"]
     reg_cols = base_cols + [c for c in df.columns if c.startswith("regime_")]
     out: dict[str, Any] = {"train_days": len(train), "test_days": len(test)}

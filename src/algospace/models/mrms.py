@@ -12,6 +12,7 @@ Pure nn.Module: no I/O, no device logic, no validation (the risk engine owns tho
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -113,3 +114,23 @@ class MRMSModel(nn.Module):
             reward_risk=self.profit_target_agent(x),
             value=self.value_head(x).squeeze(-1),  # (B,)
         )
+
+
+def mrms_config_problems(c: MRMSConfig) -> list[str]:
+    """Range checks of an MRMSConfig read from a file: one line per bad field, empty when sound.
+
+    Sizes are bounded (100,000) so a hostile config.json cannot force a huge allocation.
+    """
+    out: list[str] = []
+    for name in ("synergy_dim", "account_dim", "position_hidden1", "position_hidden2", "n_sizes",
+                 "bounded_hidden1", "bounded_hidden2", "value_hidden"):
+        v = getattr(c, name)
+        if not 1 <= v <= 100_000:
+            out.append(f"{name}={v!r}: expected an integer in 1..100,000")
+    if not 0.0 <= c.dropout < 1.0:
+        out.append(f"dropout={c.dropout!r}: expected a probability in [0, 1)")
+    for lo_name, hi_name in (("stop_multiplier_min", "stop_multiplier_max"), ("reward_risk_min", "reward_risk_max")):
+        lo, hi = getattr(c, lo_name), getattr(c, hi_name)
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 < lo < hi):
+            out.append(f"{lo_name}={lo!r}, {hi_name}={hi!r}: expected finite values with 0 < min < max")
+    return out

@@ -22,7 +22,7 @@ import torch.nn as nn
 from pydantic import TypeAdapter, ValidationError
 
 from algospace.errors import ArtifactError
-from algospace.models.mrms import MRMSConfig, MRMSModel
+from algospace.models.mrms import MRMSConfig, MRMSModel, mrms_config_problems
 from algospace.models.rde import RDEConfig, RegimeVAE, SinusoidalPositionalEncoding
 
 # Kinds with a fixed meaning in algospace, whether or not their model exists yet.
@@ -45,6 +45,9 @@ class ModelSpec:
     # device; lets loaders build the model on the meta device, skipping the random init that
     # the loaded weights overwrite anyway. None: the loader builds the model normally.
     rebuild_buffers: Callable[[nn.Module], None] | None = None
+    # Range checks of a config read from a file (types are checked field by field already):
+    # returns one line per bad field, empty when the config can be built. None: no checks.
+    check_config: Callable[[Any], list[str]] | None = None
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -56,6 +59,7 @@ def register_model(
     model_cls: type[nn.Module],
     description: str = "",
     rebuild_buffers: Callable[[nn.Module], None] | None = None,
+    check_config: Callable[[Any], list[str]] | None = None,
 ) -> ModelSpec:
     """Register a model kind. The config must be a dataclass; the model takes it as its only argument."""
     if not dataclasses.is_dataclass(config_cls):
@@ -66,7 +70,9 @@ def register_model(
             f"Model kind {kind!r} is already registered to {existing.model_cls.__name__}; "
             f"cannot register {model_cls.__name__} under the same name."
         )
-    spec = ModelSpec(kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind), rebuild_buffers)
+    spec = ModelSpec(
+        kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind), rebuild_buffers, check_config
+    )
     _REGISTRY[kind] = spec
     return spec
 
@@ -146,9 +152,17 @@ def config_from_dict(kind: str, data: Any, source: str = "config.json") -> Any:
     if errors:
         raise ArtifactError(f"{source} has invalid {cls.__name__} values: {'; '.join(errors)}.")
     try:
-        return cls(**values)
+        config = cls(**values)
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"{source} is not a valid {cls.__name__}: {exc}.") from exc
+    problems = spec.check_config(config) if spec.check_config is not None else []
+    if problems:
+        raise ArtifactError(
+            f"{source} has out-of-range {cls.__name__} values: {'; '.join(problems)}. The file was edited or "
+            "damaged after saving (a model with these values cannot be built); restore the artifact from a good "
+            "copy or re-save it."
+        )
+    return config
 
 
 def build_model(kind: str, config: Any) -> nn.Module:
@@ -169,5 +183,46 @@ def _rde_rebuild_buffers(model: nn.Module) -> None:
         model.pos_encoder = SinusoidalPositionalEncoding(model.config.d_model, model.config.max_len)
 
 
-register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers)
-register_model("mrms", MRMSConfig, MRMSModel)
+# Upper bound of every size field of a config read from a file: far above any real model, low
+# enough that a hostile config.json cannot make the loader allocate gigabytes (the positional
+# table alone is max_len x d_model floats).
+MAX_DIM = 100_000
+
+
+def positive_int_problems(config: Any, names: list[str], *, limit: int = MAX_DIM) -> list[str]:
+    """`name=value: ...` for each field of `names` that is not an int in 1..limit."""
+    out = []
+    for name in names:
+        v = getattr(config, name)
+        if not 1 <= v <= limit:
+            out.append(f"{name}={v!r}: expected an integer in 1..{limit:,}")
+    return out
+
+
+def dropout_problems(config: Any, name: str = "dropout") -> list[str]:
+    """A dropout probability must lie in [0, 1)."""
+    v = getattr(config, name)
+    return [] if 0.0 <= v < 1.0 else [f"{name}={v!r}: expected a probability in [0, 1)"]
+
+
+def _rde_config_problems(c: RDEConfig) -> list[str]:
+    out = positive_int_problems(
+        c, ["input_dim", "d_model", "n_heads", "n_layers", "d_ff", "latent_dim", "head_hidden", "decoder_hidden",
+            "max_len", "min_window", "max_window"]
+    )
+    out += dropout_problems(c)
+    if not out:
+        if c.d_model % c.n_heads:
+            out.append(f"d_model={c.d_model} is not divisible by n_heads={c.n_heads}")
+        if c.d_model % 2:
+            out.append(f"d_model={c.d_model}: the sinusoidal positional table needs an even d_model")
+        if c.min_window > min(c.max_window, c.max_len):
+            out.append(
+                f"min_window={c.min_window}, max_window={c.max_window}, max_len={c.max_len}: expected "
+                "min_window <= max_window and min_window <= max_len"
+            )
+    return out
+
+
+register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers, check_config=_rde_config_problems)
+register_model("mrms", MRMSConfig, MRMSModel, check_config=mrms_config_problems)

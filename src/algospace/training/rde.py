@@ -202,6 +202,32 @@ def checkpoint_path(out: Path) -> Path:
     return out.parent / f".{out.name}.ckpt.pt"
 
 
+_CHECKPOINT_KEYS = ("run_key", "model", "optimizer", "best_model", "generator", "torch_rng", "epoch", "step", "best",
+                    "bad_epochs", "history")
+
+
+def _read_checkpoint(path: Path, run_key: str) -> dict[str, Any] | None:
+    """The checkpoint's state when it belongs to this run; None (with a warning) otherwise.
+
+    An unreadable or foreign checkpoint never blocks training: it is ignored and overwritten
+    after the first epoch. Loaded with weights_only=True only.
+    """
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, garbage, or holding something beyond tensors
+        log.warning("ignoring unreadable checkpoint %s (%s); starting from scratch", path, type(exc).__name__)
+        return None
+    if not isinstance(state, dict) or any(k not in state for k in _CHECKPOINT_KEYS):
+        log.warning("ignoring checkpoint %s: not an RDE training checkpoint; starting from scratch", path)
+        return None
+    if state["run_key"] != run_key:
+        log.warning("checkpoint %s belongs to another run (config or data differ); starting from scratch", path)
+        return None
+    return state
+
+
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Atomic: a run killed mid-save keeps its previous checkpoint."""
     atomic_write_with(path, lambda tmp: torch.save(state, tmp))
@@ -237,24 +263,22 @@ def fit_rde(
     model = RegimeVAE(model_config(cfg, data.features.shape[1]))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        if state.get("run_key") == run_key:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            best_state = state["best_model"]
-            gen.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
-            start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
-            history = json.loads(state["history"])
-            log.info("resuming RDE training at epoch %d from %s", start_epoch, checkpoint)
-        else:
-            log.warning("checkpoint %s belongs to another run (config or data differ); starting from scratch", checkpoint)
+    best_state: dict[str, torch.Tensor] | None = None  # set once an epoch at the final beta is scored
+    state = _read_checkpoint(checkpoint, run_key) if checkpoint is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        best_state = state["best_model"] or None
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
+        history = json.loads(state["history"])
+        log.info("resuming RDE training at epoch %d from %s", start_epoch, checkpoint)
 
     # --- one loop ---------------------------------------------------------------------------
     t0 = time.monotonic()
     stop_reason = "max_epochs"
+    epoch_seconds = 0.0
     bar = _progress(progress)
     task = bar.add_task("train rde", total=total_steps, completed=step, info="") if bar else None
     try:
@@ -263,6 +287,7 @@ def fit_rde(
                 stop_reason = "early_stopping"
                 break
             beta = _beta_at(epoch, cfg)
+            epoch_start = time.monotonic()
             model.train()
             order = torch.randperm(n_train, generator=gen)
             ep_rec, ep_kl = 0.0, 0.0
@@ -298,11 +323,14 @@ def fit_rde(
                 _save_checkpoint(
                     checkpoint,
                     {"run_key": run_key, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "best_model": best_state, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                     "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                      "epoch": epoch + 1, "step": step, "best": best, "bad_epochs": bad_epochs,
                      "history": json.dumps(history)},
                 )
-            if (time.monotonic() - t0) / 60.0 > cfg.max_minutes:
+            # Stop when another epoch like the last one would overrun the budget, so a run ends
+            # within --max-minutes rather than up to one epoch after it.
+            epoch_seconds = time.monotonic() - epoch_start
+            if (time.monotonic() - t0 + epoch_seconds) / 60.0 > cfg.max_minutes:
                 stop_reason = "time_budget"
                 break
         else:
@@ -312,7 +340,13 @@ def fit_rde(
             bar.stop()
 
     # --- evaluate the best model on every split ----------------------------------------------
-    model.load_state_dict(best_state)
+    notes: list[str] = []
+    if best_state is None:
+        # Stopped before beta reached its final value: no epoch was scored on the final
+        # objective, so the last epoch's weights (not the random initial ones) are kept.
+        notes.append("stopped before KL annealing finished; the last epoch's weights are kept")
+    else:
+        model.load_state_dict(best_state)
     model.eval()
     metrics: dict[str, Any] = {
         name: evaluate_windows(model, data.windows[name], cfg.beta) for name in SPLITS
@@ -321,6 +355,8 @@ def fit_rde(
         {"epochs": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
          "best_val_loss": best if math.isfinite(best) else metrics["val"]["loss"]}
     )
+    if notes:
+        metrics["notes"] = notes
     return TrainResult(model=model, metrics=metrics, history=history, data=data)
 
 
@@ -384,6 +420,7 @@ def train_rde(
         },
         "training_metrics": flat_metrics(result.metrics),
         "seed": cfg.seed,
+        "notes": list(result.metrics.get("notes", [])),
     }
 
     def write_extra(directory: Path) -> None:
@@ -391,7 +428,8 @@ def train_rde(
         (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
 
     save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata, write_extra=write_extra)
-    ckpt.unlink(missing_ok=True)
+    if result.metrics["stop_reason"] != "time_budget":
+        ckpt.unlink(missing_ok=True)  # a budget-stopped run keeps it: rerun with more --max-minutes to continue
     return result
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from algospace.config import StrictModel
+from algospace.errors import ConfigError
 
 
 class RDEModelSize(StrictModel):
@@ -53,6 +54,11 @@ class RDETrainConfig(StrictModel):
     def _fractions(self) -> "RDETrainConfig":
         if self.train_fraction + self.val_fraction >= 1.0:
             raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
+        if self.kl_anneal_epochs > self.max_epochs:
+            raise ValueError(
+                f"kl_anneal_epochs ({self.kl_anneal_epochs}) must be <= max_epochs ({self.max_epochs}): "
+                "early stopping and model selection start once beta is final"
+            )
         return self
 
     @classmethod
@@ -73,8 +79,13 @@ class RDETrainConfig(StrictModel):
                 "max_minutes": 2.0,
             }
         else:
-            from algospace.errors import ConfigError
-
             raise ConfigError(f"Unknown RDE preset {name!r}; expected 'tiny' or 'default'.")
         base.update(overrides)
-        return cls.model_validate(base)
+        if "kl_anneal_epochs" not in overrides:
+            # A small epoch cap (e.g. --max-epochs 3) shortens annealing with it instead of failing.
+            base["kl_anneal_epochs"] = min(int(base.get("kl_anneal_epochs", 5)), int(base.get("max_epochs", 30)))  # type: ignore[call-overload]
+        try:
+            return cls.model_validate(base)
+        except ValidationError as exc:
+            lines = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"Invalid RDE training settings: {lines}.") from exc
