@@ -303,3 +303,56 @@ def test_bad_legacy_contents(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="neither a torch checkpoint nor a pickle"):
         import_legacy(tmp_path / "g.pth", "mrms", tmp_path / "o7")
     assert not any((tmp_path / f"o{i}").exists() for i in range(1, 8))
+
+
+class _Call:
+    """Pickles as a call of `fn(*args)`: what a hostile checkpoint embeds to run a loader."""
+
+    def __init__(self, fn: object, *args: object) -> None:
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):  # noqa: ANN204
+        return (self.fn, self.args)
+
+
+_TORCH_TEXT = ("weights_only=False", "can still be loaded", "\x1b[", "add_safe_globals", "WeightsUnpickler")
+
+
+@pytest.mark.parametrize("target", ["torch.serialization.load", "numpy.load"])
+@pytest.mark.parametrize("zipped", [True, False])
+def test_torch_and_numpy_loaders_are_refused_by_the_scan(tmp_path: Path, target: str, zipped: bool) -> None:
+    import numpy as np
+
+    fn = torch.serialization.load if target == "torch.serialization.load" else np.load
+    src = tmp_path / "evil.pth"
+    torch.save({"model_state_dict": legacy_mrms(), "extra": _Call(fn, str(tmp_path / "other.pth"))}, src,
+               _use_new_zipfile_serialization=zipped)
+    with pytest.raises(ArtifactError, match=rf"needs code to load: its pickle imports {target}\b") as info:
+        import_legacy(src, "mrms", tmp_path / "out")
+    assert not any(t in str(info.value) for t in _TORCH_TEXT), str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_torch_error_text_drops_torch_advice(tmp_path: Path) -> None:
+    from algospace.artifacts.legacy import torch_error_text
+
+    src = tmp_path / "np.pth"
+    torch.save({"x": _Call(torch.serialization.load, "nowhere.pth")}, src)
+    with pytest.raises(Exception) as info:  # torch's own refusal, with its advice to go unsafe
+        torch.load(src, weights_only=True)
+    assert "weights_only=False" in str(info.value) or "can still be loaded" in str(info.value)
+    text = torch_error_text(info.value)
+    assert text == "it imports torch.serialization.load"
+    assert not any(t in text for t in _TORCH_TEXT)
+
+
+def test_real_checkpoint_globals_pass_the_scan(tmp_path: Path) -> None:
+    """The narrowed allowlist still takes what state-dict checkpoints use: dtypes, Parameters, Size, bytes."""
+    sd = OrderedDict(a=torch.randn(2, 3), b=torch.zeros(3, dtype=torch.float16), c=torch.arange(3))
+    obj = {"state_dict": sd, "p": torch.nn.Parameter(torch.randn(2)), "size": torch.Size([2, 3]),
+           "dtype": torch.bfloat16, "device": torch.device("cpu"), "raw": b"xx"}
+    for zipped in (True, False):
+        src = tmp_path / f"ok{zipped}.pth"
+        torch.save(obj, src, _use_new_zipfile_serialization=zipped)
+        probe = probe_file(src)
+        assert probe.status == "checkpoint", probe.detail

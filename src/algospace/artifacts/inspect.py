@@ -17,6 +17,8 @@ from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind, probe_
 from algospace.artifacts.load import file_problems, load_artifact, read_manifest
 from algospace.errors import AlgoSpaceError
 
+FEATURE_SPEC_DIR = "feature_spec"  # where training stores the fitted FeatureSpec inside an artifact
+
 
 @dataclass
 class Check:
@@ -93,7 +95,28 @@ def inspect_artifact(path: str | Path, *, deep: bool = False) -> ArtifactReport 
             report.checks.append(Check("load", True, "config, strict keys/shapes, finite weights"))
         except AlgoSpaceError as exc:
             report.checks.append(Check("load", False, str(exc)))
+        if (p / FEATURE_SPEC_DIR).exists():
+            report.checks.append(_feature_spec_check(p, manifest))
     return report
+
+
+def _feature_spec_check(root: Path, manifest: Manifest) -> Check:
+    """The stored feature spec loads and is the one the manifest says the model was trained on."""
+    from algospace.features import FeatureSpec  # features are heavy; only verify needs them
+
+    try:
+        spec = FeatureSpec.load(root / FEATURE_SPEC_DIR)
+    except AlgoSpaceError as exc:
+        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ does not load: {exc}")
+    expected = manifest.feature_spec_fingerprint
+    if expected is None:
+        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ is stored (fingerprint {spec.fingerprint[:16]}) but "
+                     "the manifest records no feature_spec_fingerprint; re-save the artifact with it")
+    if spec.fingerprint != expected:
+        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ has fingerprint {spec.fingerprint[:16]} but the "
+                     f"manifest says the model was trained on {expected[:16]}; the artifact is inconsistent, "
+                     "restore or re-train it")
+    return Check("feature spec", True, f"{FEATURE_SPEC_DIR}/ loads, fingerprint {expected[:16]} matches the manifest")
 
 
 def verify_artifact(path: str | Path) -> ArtifactReport:

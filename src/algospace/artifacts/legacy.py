@@ -170,6 +170,7 @@ def probe_file(path: str | Path) -> Probe:
             # A plain pickle is never handed to a loader, tensors or not: name what it would import,
             # the non-torch globals first.
             named = [g for g in globs if not is_checkpoint_global(g)] or globs or ["(object calls)"]
+            named.sort(key=lambda g: g.startswith("torch."))  # stable: non-torch globals first
             return Probe(**base, format=fmt, status="needs-code", detail=_code_message(p, named))
         placeholders = [t for t in strings if "placeholder" in t.lower()]
         if placeholders:

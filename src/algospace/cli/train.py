@@ -18,7 +18,7 @@ def train_rde_cmd(
         Optional[str], typer.Option("--instrument", help="Instrument whose sessions build the bars (default: the data's, else the config's).")
     ] = None,
     preset: Annotated[str, typer.Option("--preset", help="tiny (seconds, for tests) or default (reference model).")] = "default",
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the config's): the same seed and data give the same weights on CPU.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the config's). Same seed + data = same weights on CPU unless the --max-minutes budget cut the run.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Override the preset's epoch cap.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
