@@ -132,6 +132,14 @@ def main() -> None:
     print(f"{'batch 256 x 48: share of FLOP-limited rate':44s} {achieved / rate * 100:10.1f} % {'>= 70 %':>14s} {'':>8s}")
     print(f"{'RSS growth over ' + str(args.calls) + ' calls':44s} {growth:10.2f}MB {'<= 2 MB':>14s} {'':>8s}")
     print(f"{'max |ORT - torch| on the regime vector':44s} {diff:12.2e}")
+    verdicts = {
+        "single window p50 <= ONNX Runtime": p50 <= o50,
+        "single window p50 <= 2x FLOP floor": p50 <= 2 * floor1 * 1e3,
+        "batch >= 70 % of FLOP-limited rate": achieved / rate >= 0.70,
+        "RSS growth <= 2 MB": growth <= 2.0,
+    }
+    for name, ok in verdicts.items():
+        print(f"{'target: ' + name:52s} {'met' if ok else 'NOT MET'}")
 
 
 if __name__ == "__main__":

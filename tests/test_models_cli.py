@@ -106,3 +106,99 @@ def test_import_legacy_errors_are_artifact_errors(tmp_path: Path) -> None:
 def test_help_has_an_example(cmd: str) -> None:
     r = runner.invoke(app, ["models", cmd, "--help"])
     assert r.exit_code == 0 and "Example: algospace models" in r.output
+
+
+def _rehash(path: Path) -> None:
+    """Re-sign a tampered artifact so the check under test (not the checksums) must catch it."""
+    import json
+
+    from algospace.artifacts.io import sha256_file
+
+    m = json.loads((path / "manifest.json").read_text())
+    m["files"] = {rel: sha256_file(path / rel) for rel in m["files"]}
+    m["weights_sha256"] = m["files"]["model.safetensors"]
+    (path / "manifest.json").write_text(json.dumps(m))
+
+
+def _break_config(path: Path, **changes: object) -> None:
+    import json
+
+    cfg = json.loads((path / "config.json").read_text())
+    cfg.update(changes)
+    (path / "config.json").write_text(json.dumps(cfg))
+    _rehash(path)
+
+
+def _nan_weights(path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    t = load_file(str(path / "model.safetensors"))
+    t["input_projection.weight"][0, 0] = float("nan")
+    save_file(t, str(path / "model.safetensors"))
+    _rehash(path)
+
+
+def _truncate_weights(path: Path) -> None:
+    w = path / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:100])
+    _rehash(path)
+
+
+@pytest.mark.parametrize("n_heads", [7, 0])
+def test_verify_reports_a_bad_config_without_a_traceback(tmp_path: Path, n_heads: int) -> None:
+    _rde(tmp_path / "a")
+    _break_config(tmp_path / "a", n_heads=n_heads)
+    r = runner.invoke(app, ["models", "verify", str(tmp_path / "a")])
+    assert r.exit_code != 0 and isinstance(r.exception, ArtifactError), repr(r.exception)
+    assert "FAILED" in r.output and "n_heads" in r.output
+
+
+def test_list_status_is_honest(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _rde(runs / "good")
+    for name, breaker in (("nan", _nan_weights), ("badcfg", lambda p: _break_config(p, dropout=2.0)),
+                          ("trunc", _truncate_weights)):
+        _rde(runs / name)
+        breaker(runs / name)
+    r = runner.invoke(app, ["models", "list", str(runs)])
+    assert r.exit_code == 0, r.output
+    assert "4 artifact(s), 3 failed verification" in r.output
+    assert r.output.count("FAILED") == 3 and r.output.count("verified") >= 1
+    r = runner.invoke(app, ["models", "list", "--no-verify", str(runs)])
+    assert r.exit_code == 0, r.output
+    assert "FAILED" not in r.output and "not verified" in r.output and "manifests only" in r.output
+    assert " ok\n" not in r.output and "│ ok " not in r.output
+
+
+@pytest.fixture(scope="module")
+def fitted_spec():
+    from algospace.data import make_bars, sample
+    from algospace.features import FeatureSpec
+
+    bars = sample("spy-1m")
+    bars30 = make_bars(bars.iloc[:20_000], 30, "SPY")
+    return FeatureSpec.default().fit(bars30)
+
+
+def _rde_with_spec(path: Path, spec, fingerprint: str | None) -> None:
+    torch.manual_seed(0)
+    cfg = RDEConfig(input_dim=spec.width, d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=8, decoder_hidden=8)
+    save_artifact(RegimeVAE(cfg), path, kind="rde", provenance="trained",
+                  metadata={"feature_spec_fingerprint": fingerprint}, write_extra=lambda d: spec.save(d / "feature_spec"))
+
+
+def test_verify_checks_the_stored_feature_spec(tmp_path: Path, fitted_spec) -> None:
+    _rde_with_spec(tmp_path / "good", fitted_spec, fitted_spec.fingerprint)
+    r = runner.invoke(app, ["models", "verify", str(tmp_path / "good")])
+    assert r.exit_code == 0 and "feature spec" in r.output and "verified" in r.output, r.output
+
+    _rde_with_spec(tmp_path / "other", fitted_spec, "e" * 64)  # manifest names another spec
+    r = runner.invoke(app, ["models", "verify", str(tmp_path / "other")])
+    assert r.exit_code != 0 and "FAILED feature spec" in r.output and "eeeeeeee" in r.output, r.output
+
+    _rde_with_spec(tmp_path / "edited", fitted_spec, fitted_spec.fingerprint)
+    f = tmp_path / "edited" / "feature_spec" / "feature_spec.json"
+    f.write_text(f.read_text().replace('"fingerprint": "', '"fingerprint": "0', 1))  # a re-signed edit
+    _rehash(tmp_path / "edited")
+    r = runner.invoke(app, ["models", "verify", str(tmp_path / "edited")])
+    assert r.exit_code != 0 and "FAILED feature spec" in r.output, r.output

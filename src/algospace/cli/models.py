@@ -111,8 +111,10 @@ def verify_cmd(
 ) -> None:
     """Verify an artifact and exit non-zero on any failure.
 
-    Checks the manifest and format version, the sha256 of every file, the config, the
-    weights (readable, finite) and a strict load of the state dict on the CPU.
+    Checks the manifest and format version, the sha256 of every file, the config (types and
+    ranges), the weights (readable, finite), a strict load of the state dict on the CPU and,
+    when the artifact stores a feature_spec/, that the spec loads and its fingerprint is the
+    manifest's feature_spec_fingerprint.
 
     Example: algospace models verify runs/rde-1
     """
@@ -138,16 +140,24 @@ def verify_cmd(
 @app.command("list")
 def list_cmd(
     root: Annotated[Optional[Path], typer.Argument(help="Directory to search (default: the config's runs_dir, runs/).")] = None,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify/--no-verify", help="Fully verify each artifact (checksums, config, weights, feature "
+                     "spec); --no-verify reads only the manifests (fast, but says nothing about the files)."),
+    ] = True,
 ) -> None:
-    """List the artifacts under a directory.
+    """List the artifacts under a directory, with an honest status for each.
 
     Finds artifact directories by their manifest.json (the hidden temporary directories of
-    saves in progress are skipped) and shows kind, provenance, parameters and creation time;
-    a manifest that cannot be read is listed as broken.
+    saves in progress are skipped) and shows kind, provenance, parameters and creation time.
+    By default every artifact is fully verified, as `models verify` does: the status is
+    "verified" or "FAILED" with the first failing check. With --no-verify only the manifests
+    are read and the status says "manifest ok (not verified)". An unreadable manifest is
+    listed as broken.
 
     Example: algospace models list runs/
     """
-    from algospace.artifacts import find_artifacts, read_manifest
+    from algospace.artifacts import find_artifacts, read_manifest, verify_artifact
     from algospace.config import get_config
     from algospace.errors import AlgoSpaceError
 
@@ -158,18 +168,39 @@ def list_cmd(
     if not base.is_dir():
         raise ArtifactError(f"{base} is not a directory; pass the directory that holds your artifacts.")
     table = Table(title=f"artifacts under {base}")
-    for col in ("path", "kind", "provenance", "parameters", "created (UTC)", "status"):
+    for col in ("path", "kind", "provenance", "parameters", "created (UTC)", "status" if verify else "status (manifest only)"):
         table.add_column(col, overflow="fold")
     paths = find_artifacts(base)
-    for p in paths:
-        try:
-            m = read_manifest(p)
-            table.add_row(str(p), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", "ok")
-        except AlgoSpaceError as exc:
-            table.add_row(str(p), "?", "?", "?", "?", f"broken: {str(exc).splitlines()[0][:80]}")
+    n_failed = 0
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task(f"{'verifying' if verify else 'reading'} artifacts under {base}", total=len(paths))
+        for p in paths:
+            try:
+                m = read_manifest(p)
+            except AlgoSpaceError as exc:
+                n_failed += 1
+                table.add_row(str(p), "?", "?", "?", "?", f"[red]broken[/red]: {str(exc).splitlines()[0][:80]}")
+                progress.advance(task)
+                continue
+            status = "manifest ok (not verified)"
+            if verify:
+                report = verify_artifact(p)
+                failed = [c for c in report.checks if not c.ok]
+                if failed:
+                    n_failed += 1
+                    status = f"[red]FAILED[/red] {failed[0].name}: {failed[0].detail.splitlines()[0][:80]}"
+                else:
+                    status = "[green]verified[/green]"
+            table.add_row(str(p), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", status)
+            progress.advance(task)
     console = _console()
     console.print(table)
-    console.print(f"{len(paths)} artifact(s)")
+    summary = f"{len(paths)} artifact(s)"
+    if verify:
+        summary += f", {n_failed} failed verification" if n_failed else ", all verified"
+    else:
+        summary += " (manifests only; run without --no-verify to check the files)"
+    console.print(summary)
 
 
 @app.command("import-legacy")
