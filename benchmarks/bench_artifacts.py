@@ -27,6 +27,7 @@ import torch
 from safetensors.torch import load_file
 
 from algospace.artifacts import load_artifact, save_artifact
+from algospace.io import atomic_write_text
 from algospace.models import RDEConfig, RegimeVAE
 
 TARGET_MS = 50.0
@@ -116,12 +117,7 @@ def update_docs(section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOCS.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".benchmarks.", suffix=".md", dir=DOCS.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, DOCS)
+    atomic_write_text(DOCS, text)  # temp sibling, fsync, os.replace; mode 0644 (mkstemp would leave 0600)
 
 
 def main() -> None:

@@ -356,3 +356,19 @@ def test_real_checkpoint_globals_pass_the_scan(tmp_path: Path) -> None:
         torch.save(obj, src, _use_new_zipfile_serialization=zipped)
         probe = probe_file(src)
         assert probe.status == "checkpoint", probe.detail
+
+
+def test_legacy_rde_serves_regime_vectors_but_not_the_engine(tmp_path: Path) -> None:
+    """What docs/artifacts.md promises: load_artifact + model.regime_vector on caller-built features;
+    the engine needs an algospace-trained artifact with its fitted feature_spec/."""
+    from algospace.engines.rde import RegimeDetectionEngine
+
+    src = tmp_path / "rde_model.pth"
+    torch.save(legacy_rde(), src)
+    import_legacy(src, "rde", tmp_path / "out")
+    model, _ = load_artifact(tmp_path / "out", device="cpu", kind="rde")
+    with torch.no_grad():
+        v = model.regime_vector(torch.randn(2, 24, 12))
+    assert v.shape == (2, model.config.latent_dim) and torch.isfinite(v).all()
+    with pytest.raises(ArtifactError, match="no feature_spec/"):
+        RegimeDetectionEngine.load(tmp_path / "out", device="cpu")

@@ -179,7 +179,7 @@ def list_cmd(
                 m = read_manifest(p)
             except AlgoSpaceError as exc:
                 n_failed += 1
-                table.add_row(str(p), "?", "?", "?", "?", f"[red]broken[/red]: {str(exc).splitlines()[0][:80]}")
+                table.add_row(_shown(p, base), "?", "?", "?", "?", f"[red]broken[/red]: {str(exc).splitlines()[0][:80]}")
                 progress.advance(task)
                 continue
             status = "manifest ok (not verified)"
@@ -188,10 +188,11 @@ def list_cmd(
                 failed = [c for c in report.checks if not c.ok]
                 if failed:
                     n_failed += 1
-                    status = f"[red]FAILED[/red] {failed[0].name}: {failed[0].detail.splitlines()[0][:80]}"
+                    detail = failed[0].detail.splitlines()[0].replace(f"{p}/", "").replace(str(p), "the artifact")
+                    status = f"[red]FAILED[/red] {failed[0].name}: {detail[:80]}"
                 else:
                     status = "[green]verified[/green]"
-            table.add_row(str(p), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", status)
+            table.add_row(_shown(p, base), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", status)
             progress.advance(task)
     console = _console()
     console.print(table)
@@ -201,6 +202,11 @@ def list_cmd(
     else:
         summary += " (manifests only; run without --no-verify to check the files)"
     console.print(summary)
+
+
+def _shown(p: Path, base: Path) -> str:
+    """An artifact's path relative to the listed directory (the table title names that)."""
+    return p.relative_to(base).as_posix() if p != base else "."
 
 
 @app.command("import-legacy")
