@@ -101,9 +101,13 @@ def main() -> None:
 
     sess = onnx_session(model, t, width)
     # Interleave the two in rounds so that drifting load on a shared machine hits both alike.
+    # Both runtimes keep worker threads spinning for a while after a call; the pause before
+    # each block lets the other runtime's threads go idle, so neither measures the other's spin.
     eager, ort_times = [], []
     for _ in range(10):
+        time.sleep(0.3)
         eager += timeit(lambda: engine.get_regime_vector(window), args.reps // 10, warmup=5)
+        time.sleep(0.3)
         ort_times += timeit(lambda: sess.run(None, {"x": window[None]}), args.reps // 10, warmup=5)
     diff = np.abs(sess.run(None, {"x": window[None]})[0][0] - engine.get_regime_vector(window)).max()
     batch_times = timeit(lambda: engine.get_regime_vectors(batch), 10, warmup=2)
