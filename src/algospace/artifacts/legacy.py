@@ -486,7 +486,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def torch_error_text(exc: BaseException) -> str:
     """A torch.load error in our words: the refused global if torch names one, never torch's advice
-    to retry with weights_only=False (which would run the file's code)."""
+    to retry in its unsafe, code-running mode."""
     text = _ANSI.sub("", str(exc))
     found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
     if found:
