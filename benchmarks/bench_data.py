@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 
 from algospace.data import BarBuilder, heikin_ashi, make_bars, sample
 from algospace.data.samples import _decoded

@@ -16,7 +16,7 @@ import torch
 
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
 from algospace.artifacts.io import is_temp_name
-from algospace.models import RDEConfig, RegimeVAE
+from algospace.models import RegimeVAE
 
 # ~2.5M parameters (10 MB of weights): a save takes long enough to be caught in the middle.
 CONFIG = "RDEConfig()"

@@ -59,7 +59,7 @@ class SessionCalendar:
         the open/close values of those rows are meaningless).
         """
         if timestamps.tz is None:
-            raise InputError(f"SessionCalendar.locate expects tz-aware timestamps; found naive ones. Localize them first (e.g. .tz_localize('UTC')).")
+            raise InputError("SessionCalendar.locate expects tz-aware timestamps; found naive ones. Localize them first (e.g. .tz_localize('UTC')).")
         if len(timestamps) == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty.copy(), np.empty(0, dtype=bool)

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from algospace.features.regime._bars import bar_series
 from algospace.features.regime._io import atomic_write_text, canonical_json, sha256_text
 from algospace.features.regime.references import REFERENCE_DOC, REFERENCE_REGIMES, fit_references
 from algospace.features.regime.stats import LOOKBACK, STAT_INFO, FeatureInfo, statistics
+
+if TYPE_CHECKING:  # imported lazily in stream(): stream.py imports this module
+    from algospace.features.regime.stream import FeatureStream
 
 log = logging.getLogger(__name__)
 
