@@ -14,7 +14,7 @@ $(BIN)/python:
 # requirement would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,eval]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,eval,onnx]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -28,7 +28,6 @@ demo: $(STAMP)
 # Benchmarks print tables (and ratios against baselines run in the same process); results
 # are recorded in docs/benchmarks.md. bench_rde compares against ONNX Runtime (extra "onnx").
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,eval,onnx]"
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:

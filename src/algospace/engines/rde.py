@@ -39,6 +39,7 @@ class RegimeDetectionEngine:
         self.device = device
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
+        self._runner: Any = None  # an ONNX Runtime backend when enabled, else PyTorch runs
         self._cfg = model.config
 
     # --- construction -------------------------------------------------------------------
@@ -50,12 +51,17 @@ class RegimeDetectionEngine:
         allow_untrained: bool = False,
         feature_spec_fingerprint: str | None = None,
         allow_spec_mismatch: bool = False,
+        backend: str = "torch",
     ) -> "RegimeDetectionEngine":
         """Load and verify an RDE artifact directory (weights, config, manifest, feature spec).
 
         `feature_spec_fingerprint`: the spec your features are built with; an artifact trained
         on another is refused unless `allow_spec_mismatch` (then flagged in `manifest.warnings`).
+        `backend`: "torch" (default) or "onnxruntime" (CPU only, extra `onnx`): the same
+        weights run by ONNX Runtime, checked against PyTorch at load; faster for single windows.
         """
+        if backend not in ("torch", "onnxruntime"):
+            raise InputError(f"backend must be 'torch' or 'onnxruntime'; got {backend!r}.")
         from algospace.artifacts import load_artifact
         from algospace.features import FeatureSpec
 
@@ -92,7 +98,24 @@ class RegimeDetectionEngine:
         except InputError as exc:
             raise ArtifactError(f"RDE artifact {path}: {exc}") from exc
         engine.allow_spec_mismatch = allow_spec_mismatch
+        if backend == "onnxruntime":
+            engine.use_onnxruntime()
         return engine
+
+    def use_onnxruntime(self, threads: int | None = None) -> None:
+        """Run inference with ONNX Runtime on the same (verified) weights; CPU only.
+
+        The graph is built for the trained window length; windows of another T run on PyTorch.
+        """
+        from algospace.engines.onnx_backend import OnnxRuntimeBackend
+
+        if self.device.type != "cpu":
+            raise InputError(f"backend='onnxruntime' runs on the CPU; this engine is on {self.device}. Load with device='cpu'.")
+        self._runner = OnnxRuntimeBackend(self.model, window=self.window, threads=threads)
+
+    @property
+    def backend(self) -> str:
+        return "torch" if self._runner is None else "onnxruntime"
 
     # --- properties ---------------------------------------------------------------------
     @property
@@ -155,6 +178,8 @@ class RegimeDetectionEngine:
 
     # --- inference ----------------------------------------------------------------------
     def _encode(self, batch: np.ndarray) -> np.ndarray:
+        if self._runner is not None and self._runner.accepts(batch):
+            return self._runner(batch)
         with torch.inference_mode():
             x = torch.from_numpy(batch)
             if self.device.type != "cpu":
