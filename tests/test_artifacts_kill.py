@@ -16,7 +16,7 @@ import torch
 
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
 from algospace.artifacts.io import is_temp_name
-from algospace.models import RegimeVAE
+from algospace.models import RDEConfig, RegimeVAE
 
 # ~2.5M parameters (10 MB of weights): a save takes long enough to be caught in the middle.
 CONFIG = "RDEConfig()"
@@ -47,7 +47,7 @@ def _constant(model: torch.nn.Module) -> float:
 @pytest.mark.timeout(120)
 def test_sigkill_during_save_keeps_a_complete_artifact(tmp_path: Path) -> None:
     path = tmp_path / "art"
-    model = RegimeVAE(eval(CONFIG))
+    model = RegimeVAE(RDEConfig())  # the same config as CONFIG, which the writer subprocess uses
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(0.0)
