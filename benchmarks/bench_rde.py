@@ -82,8 +82,12 @@ def main() -> None:
     ap.add_argument("--artifact", type=Path, default=None, help="Trained RDE artifact (default: untrained reference config).")
     ap.add_argument("--calls", type=int, default=10_000)
     ap.add_argument("--reps", type=int, default=300)
+    ap.add_argument("--device", default="cpu", help="cpu (default, the full table) or cuda (GPU latency and throughput only).")
     args = ap.parse_args()
     torch.manual_seed(0)
+    if args.device != "cpu":
+        gpu_table(args)
+        return
     if args.artifact:
         engine = RegimeDetectionEngine.load(args.artifact, device="cpu")
     else:
@@ -152,6 +156,27 @@ def main() -> None:
     }
     for name, ok in verdicts.items():
         print(f"{'target: ' + name:52s} {'met' if ok else 'NOT MET'}")
+
+
+def gpu_table(args: argparse.Namespace) -> None:
+    """GPU numbers: single-window latency and batch throughput of the engine on `args.device`."""
+    if not torch.cuda.is_available():
+        print(f"no CUDA device: nothing measured for --device {args.device}")
+        return
+    model = RegimeVAE(RDEConfig()).eval()
+    cpu = RegimeDetectionEngine(model, None, None, torch.device("cpu"))
+    gpu = RegimeDetectionEngine(RegimeVAE(RDEConfig()).eval(), None, None, torch.device(args.device))
+    gpu.model.load_state_dict(model.state_dict())
+    gpu.model.to(args.device)
+    window = np.random.default_rng(0).standard_normal((48, 155)).astype(np.float32)
+    batch = np.random.default_rng(1).standard_normal((256, 48, 155)).astype(np.float32)
+    diff = np.abs(cpu.get_regime_vectors(batch) - gpu.get_regime_vectors(batch)).max()
+    single = timeit(lambda: gpu.get_regime_vector(window), args.reps)
+    batched = timeit(lambda: gpu.get_regime_vectors(batch), 20, warmup=3)
+    print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+    print(f"single window p50 {statistics.median(single) * 1e3:.3f} ms, p99 {float(np.percentile(single, 99)) * 1e3:.3f} ms")
+    print(f"batch 256 x 48: {statistics.median(batched) * 1e3:.2f} ms ({256 / statistics.median(batched):,.0f} windows/s)")
+    print(f"max |cuda - cpu| on regime vectors: {diff:.2e}")
 
 
 if __name__ == "__main__":
