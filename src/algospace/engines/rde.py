@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from algospace.errors import ArtifactError, InputError
+from algospace.features.regime.window import window_view
 from algospace.models.rde import RegimeVAE
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ class RegimeDetectionEngine:
         if not np.isfinite(values).all():
             r, c = np.argwhere(~np.isfinite(values))[0]
             raise InputError(f"feature {feats.columns[c]!r} is not finite at {feats.index[r]}; no NaN may reach the model.")
-        view = np.lib.stride_tricks.sliding_window_view(values, t, axis=0).transpose(0, 2, 1)  # (N, T, F)
+        view = window_view(values, t)  # (N, T, F), no copy: batches are copied one at a time
         out = np.concatenate(
             [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]
         )

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from algospace.errors import DataError, InputError
+from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
 from algospace.training.rde_config import RDETrainConfig
@@ -81,7 +82,7 @@ def _windows_by_split(
     split_of = np.zeros(len(idx), dtype=np.int8)
     split_of[idx >= boundaries["val"]] = 1
     split_of[idx >= boundaries["test"]] = 2
-    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (N-T+1, F, T)
+    view = window_view(values, window)  # (N-T+1, T, F), no copy
     ends = np.arange(window - 1, len(values))
     same = split_of[ends - window + 1] == split_of[ends]
     out: dict[str, np.ndarray] = {}
@@ -89,7 +90,7 @@ def _windows_by_split(
     for code, name in enumerate(SPLITS):
         keep = np.flatnonzero(same & (split_of[ends] == code))
         keep = keep[:: stride]
-        out[name] = np.ascontiguousarray(view[keep].transpose(0, 2, 1))  # (N, T, F)
+        out[name] = np.ascontiguousarray(view[keep])  # (N, T, F)
         out_ends[name] = idx[ends[keep]]
     return out, out_ends
 

@@ -20,6 +20,15 @@ def _check_T(T: int, what: str) -> None:
         raise InputError(f"The 'T' parameter of {what} must be an int >= 1; received {T!r}.")
 
 
+def window_view(values: np.ndarray, T: int) -> np.ndarray:
+    """A zero-copy (N - T + 1, T, F) view of the causal T-row windows of a (N, F) array.
+
+    Window i holds rows i .. i + T - 1 (it ends at row i + T - 1). Callers select rows and
+    copy only what they need (all of them, a stride, a split, a batch).
+    """
+    return sliding_window_view(values, T, axis=0).transpose(0, 2, 1)  # (N - T + 1, T, F)
+
+
 def regime_windows(features: pd.DataFrame, T: int = 48, stride: int = 1) -> tuple[np.ndarray, pd.DatetimeIndex]:
     """All causal windows of T feature rows: ((N, T, F) float32, end timestamps (N,)).
 
@@ -42,8 +51,7 @@ def regime_windows(features: pd.DataFrame, T: int = 48, stride: int = 1) -> tupl
             f"regime_windows found a non-finite feature {features.columns[c]!r} at {features.index[r]}; "
             "no NaN may reach a model. Build features with FeatureSpec.transform (warm-up rows are left out)."
         )
-    win = sliding_window_view(values, T, axis=0)[::stride]  # (N, F, T) view
-    out = np.ascontiguousarray(win.transpose(0, 2, 1))  # (N, T, F)
+    out = np.ascontiguousarray(window_view(values, T)[::stride])  # (N, T, F)
     ends = features.index[T - 1 :][::stride]
     return out, pd.DatetimeIndex(ends, name="timestamp")
 
