@@ -176,6 +176,9 @@ def gpu_table(args: argparse.Namespace) -> None:
     print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
     print(f"single window p50 {statistics.median(single) * 1e3:.3f} ms, p99 {float(np.percentile(single, 99)) * 1e3:.3f} ms")
     print(f"batch 256 x 48: {statistics.median(batched) * 1e3:.2f} ms ({256 / statistics.median(batched):,.0f} windows/s)")
+    big = np.random.default_rng(2).standard_normal((4096, 48, 155)).astype(np.float32)
+    big_t = statistics.median(timeit(lambda: gpu.get_regime_vectors(big), 10, warmup=2))
+    print(f"batch 4096 x 48: {big_t * 1e3:.2f} ms ({4096 / big_t:,.0f} windows/s, host-to-device copy included)")
     print(f"max |cuda - cpu| on regime vectors: {diff:.2e}")
 
 

@@ -76,3 +76,50 @@ def test_cuda_out_of_range_index_is_a_clear_error(artifact):
     path, _ = artifact
     with pytest.raises(InputError):
         RegimeDetectionEngine.load(path, device=f"cuda:{torch.cuda.device_count()}")
+
+
+@pytest.fixture(scope="module")
+def bars30_small():
+    from algospace.data import make_bars, sample
+
+    bars = sample("spy-1m")
+    return make_bars(bars.loc[bars.index < "2017-06-01"], 30, "SPY")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this host has CUDA; the missing-device error needs a host without it")
+def test_training_on_missing_cuda_fails_before_any_work(tmp_path, bars30_small):
+    from algospace.training.rde import train_rde
+    from algospace.training.rde_config import RDETrainConfig
+
+    cfg = RDETrainConfig.preset("tiny", device="cuda")
+    with pytest.raises(InputError, match="CUDA is not available"):
+        train_rde(bars30_small, tmp_path / "rde", cfg, instrument="SPY", progress=False)
+    assert not (tmp_path / "rde").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_training_on_cuda_saves_the_scored_weights_and_resumes_on_cpu(tmp_path, bars30_small):
+    from algospace.artifacts import load_artifact
+    from algospace.training.rde import checkpoint_path, evaluate_windows, fit_rde, prepare_rde_data, train_rde
+    from algospace.training.rde_config import RDETrainConfig
+
+    cfg = RDETrainConfig.preset("tiny", max_epochs=3, device="cuda")
+    out = tmp_path / "rde"
+    result = train_rde(bars30_small, out, cfg, instrument="SPY", progress=False)
+    assert result.metrics["device"].startswith("cuda")
+    assert all(p.device.type == "cpu" for p in result.model.parameters())
+    # The artifact holds the weights the metrics were computed with: re-scoring the saved
+    # model on the CPU gives the GPU's test metrics up to float noise.
+    model, _ = load_artifact(out, device="cpu")
+    rescored = evaluate_windows(model, result.data.windows["test"], cfg.beta)
+    assert rescored["recon"] == pytest.approx(result.metrics["test"]["recon"], rel=1e-4)
+    assert not checkpoint_path(out).exists()
+    # A run interrupted on the GPU resumes on the CPU from its checkpoint.
+    data = prepare_rde_data(bars30_small, "SPY", cfg)
+    ckpt = tmp_path / "ckpt.pt"
+    first = fit_rde(data, cfg.model_copy(update={"max_minutes": 1e-9}), checkpoint=ckpt, progress=False)
+    assert first.metrics["stop_reason"] == "time_budget" and ckpt.exists()
+    resumed = fit_rde(data, cfg.model_copy(update={"device": "cpu"}), checkpoint=ckpt, progress=False)
+    assert resumed.metrics["epochs"] == len(resumed.history) > first.metrics["epochs"]
+    assert resumed.metrics["device"] == "cpu"

@@ -21,6 +21,9 @@ def train_rde_cmd(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the config's). Same seed + data = same weights on CPU unless the --max-minutes budget cut the run.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Override the preset's epoch cap.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget.")] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")
+    ] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Train the Regime Detection Engine (Transformer-VAE) on the 155 regime features.
@@ -30,13 +33,14 @@ def train_rde_cmd(
     artifact with provenance `trained`. An interrupted run resumes from its checkpoint.
 
     Example: algospace train rde --data spy-1m --preset default --out runs/my/rde
+    (add --device cuda to train on a GPU)
     """
     from algospace.config import get_config
     from algospace.data import load_data, resolve_instrument
     from algospace.training.rde import train_rde
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed}
+    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed, "device": device}
     if max_epochs is not None:
         overrides["max_epochs"] = max_epochs
     if max_minutes is not None:
@@ -48,7 +52,7 @@ def train_rde_cmd(
     m = result.metrics
     typer.echo(
         f"RDE trained: {result.model.encoder_parameters():,} inference parameters, {m['epochs']} epochs "
-        f"({m['stop_reason']}, {m['train_seconds']} s)\n"
+        f"({m['stop_reason']}, {m['train_seconds']} s on {m['device']})\n"
         f"  test recon {m['test']['recon']:.4f} (input-blind {m['test']['blind_recon']:.4f}), "
         f"KL {m['test']['kl']:.3f}, active latent dims {m['test']['active_dims']}/{result.model.config.latent_dim}\n"
         f"  artifact: {out}"

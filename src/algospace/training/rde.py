@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from algospace.artifacts.devices import resolve_device
 from algospace.errors import DataError, InputError
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
@@ -146,14 +147,15 @@ def evaluate_windows(model: RegimeVAE, windows: np.ndarray, beta: float, batch_s
     """Reconstruction, KL, ELBO loss, active latent dimensions and the input-blind baseline."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     rec_sum, kl_sum, mus, targets = 0.0, 0.0, [], []
     for start in range(0, len(windows), batch_size):
-        x = torch.from_numpy(windows[start : start + batch_size])
+        x = torch.from_numpy(windows[start : start + batch_size]).to(device)
         rec, kl, mu = elbo_terms(model, x)
         rec_sum += rec.item() * len(x)
         kl_sum += kl.item() * len(x)
-        mus.append(mu)
-        targets.append(window_summary(x))
+        mus.append(mu.cpu())
+        targets.append(window_summary(x).cpu())
     model.train(was_training)
     n = len(windows)
     mu_all = torch.cat(mus)
@@ -191,9 +193,9 @@ def _beta_at(epoch: int, cfg: RDETrainConfig) -> float:
 
 def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
     """Identifies a run: a checkpoint resumes only the same config on the same data and spec."""
-    # The wall-clock budget and thread count do not change what a step computes: a run
-    # stopped by its budget resumes under a larger one.
-    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads"})
+    # The wall-clock budget, thread count and device do not change what a step computes (up
+    # to float noise on a GPU): a run stopped by its budget resumes under a larger one, anywhere.
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads", "device"})
     blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -252,7 +254,8 @@ def fit_rde(
     # --- setup ---------------------------------------------------------------------------
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)  # seeds CUDA too (dropout on a GPU draws from its own generator)
     gen = torch.Generator().manual_seed(cfg.seed)
     train = torch.from_numpy(data.windows["train"])
     n_train = len(train)
@@ -261,7 +264,7 @@ def fit_rde(
     run_key = _run_key(cfg, data)
 
     # --- init: scratch or resume ------------------------------------------------------------
-    model = RegimeVAE(model_config(cfg, data.features.shape[1]))
+    model = RegimeVAE(model_config(cfg, data.features.shape[1])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
     best_state: dict[str, torch.Tensor] | None = None  # set once an epoch at the final beta is scored
@@ -295,7 +298,7 @@ def fit_rde(
             for b in range(steps_per_epoch):
                 for group in opt.param_groups:
                     group["lr"] = _lr_at(step, total_steps, cfg)
-                x = train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+                x = train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(device, non_blocking=True)
                 rec, kl, _ = elbo_terms(model, x)
                 loss = rec + beta * kl
                 opt.zero_grad(set_to_none=True)
@@ -348,7 +351,7 @@ def fit_rde(
         notes.append("stopped before KL annealing finished; the last epoch's weights are kept")
     else:
         model.load_state_dict(best_state)
-    model.eval()
+    model.eval()  # scored on the training device, returned on the CPU (artifacts are device-free)
     metrics: dict[str, Any] = {
         name: evaluate_windows(model, data.windows[name], cfg.beta) for name in SPLITS
     }
@@ -356,9 +359,10 @@ def fit_rde(
         {"epochs": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
          "best_val_loss": best if math.isfinite(best) else metrics["val"]["loss"]}
     )
+    metrics["device"] = str(device)
     if notes:
         metrics["notes"] = notes
-    return TrainResult(model=model, metrics=metrics, history=history, data=data)
+    return TrainResult(model=model.cpu(), metrics=metrics, history=history, data=data)
 
 
 def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -394,6 +398,7 @@ def train_rde(
     from algospace.artifacts import save_artifact
 
     cfg = cfg or RDETrainConfig()
+    resolve_device(cfg.device)  # a missing GPU is reported before minutes of feature building
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory; give a directory path for the artifact.")

@@ -49,6 +49,11 @@ class RDETrainConfig(StrictModel):
     max_minutes: float = Field(8.0, gt=0.0, description="Wall-clock budget; training stops (and says so) when spent.")
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
+    device: str = Field(
+        "cpu",
+        description="Where to train: cpu (default; same seed + data -> same weights), auto, cuda, cuda:N or mps. "
+        "GPU kernels are not bit-reproducible, so a GPU run is repeatable only up to float noise.",
+    )
 
     @model_validator(mode="after")
     def _fractions(self) -> "RDETrainConfig":
