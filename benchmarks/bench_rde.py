@@ -172,9 +172,18 @@ def gpu_table(args: argparse.Namespace) -> None:
     batch = np.random.default_rng(1).standard_normal((256, 48, 155)).astype(np.float32)
     diff = np.abs(cpu.get_regime_vectors(batch) - gpu.get_regime_vectors(batch)).max()
     single = timeit(lambda: gpu.get_regime_vector(window), args.reps)
+    graphed = gpu.use_cuda_graph()  # what RegimeDetectionEngine.load does on a CUDA device
+    single_graph = timeit(lambda: gpu.get_regime_vector(window), args.reps) if graphed else []
+    graph_diff = np.abs(gpu.get_regime_vector(window) - cpu.get_regime_vector(window)).max()
     batched = timeit(lambda: gpu.get_regime_vectors(batch), 20, warmup=3)
     print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
-    print(f"single window p50 {statistics.median(single) * 1e3:.3f} ms, p99 {float(np.percentile(single, 99)) * 1e3:.3f} ms")
+    print(f"single window p50 {statistics.median(single) * 1e3:.3f} ms, p99 {float(np.percentile(single, 99)) * 1e3:.3f} ms (eager)")
+    if single_graph:
+        s50 = statistics.median(single_graph)
+        print(f"single window p50 {s50 * 1e3:.3f} ms, p99 {float(np.percentile(single_graph, 99)) * 1e3:.3f} ms "
+              f"(CUDA graph, {statistics.median(single) / s50:.1f}x faster; |graph - cpu| {graph_diff:.2e})")
+    else:
+        print("CUDA graph capture failed: see the warning above")
     print(f"batch 256 x 48: {statistics.median(batched) * 1e3:.2f} ms ({256 / statistics.median(batched):,.0f} windows/s)")
     big = np.random.default_rng(2).standard_normal((4096, 48, 155)).astype(np.float32)
     big_t = statistics.median(timeit(lambda: gpu.get_regime_vectors(big), 10, warmup=2))

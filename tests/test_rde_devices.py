@@ -123,3 +123,22 @@ def test_training_on_cuda_saves_the_scored_weights_and_resumes_on_cpu(tmp_path, 
     resumed = fit_rde(data, cfg.model_copy(update={"device": "cpu"}), checkpoint=ckpt, progress=False)
     assert resumed.metrics["epochs"] == len(resumed.history) > first.metrics["epochs"]
     assert resumed.metrics["device"] == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_cuda_engine_replays_a_graph_for_single_windows_and_matches_cpu(artifact):
+    path, feats = artifact
+    gpu = RegimeDetectionEngine.load(path, device="cuda")
+    cpu = RegimeDetectionEngine.load(path, device="cpu")
+    assert gpu.backend == "torch+cuda-graph" and cpu.backend == "torch"
+    t = gpu.window
+    outs = [gpu.get_regime_vector(feats[i : i + t]) for i in (0, 10, 20)]
+    for i, out in zip((0, 10, 20), outs):  # each call sees its own window, not the previous one's
+        np.testing.assert_allclose(out, cpu.get_regime_vector(feats[i : i + t]), atol=1e-4)
+    assert not np.shares_memory(outs[0], outs[1])  # results are not views of the reused buffer
+    assert np.abs(outs[0] - outs[2]).max() > 1e-6
+    # Other shapes (another T, batches) run eagerly on the same GPU.
+    np.testing.assert_allclose(gpu.get_regime_vector(feats[:24]), cpu.get_regime_vector(feats[:24]), atol=1e-4)
+    batch = np.stack([feats[i : i + t] for i in range(0, 60, 6)])
+    np.testing.assert_allclose(gpu.get_regime_vectors(batch), cpu.get_regime_vectors(batch), atol=1e-4)

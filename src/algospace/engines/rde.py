@@ -101,6 +101,8 @@ class RegimeDetectionEngine:
         engine.allow_spec_mismatch = allow_spec_mismatch
         if backend == "onnxruntime":
             engine.use_onnxruntime()
+        elif dev.type == "cuda":
+            engine.use_cuda_graph()
         return engine
 
     def use_onnxruntime(self, threads: int | None = None) -> None:
@@ -114,9 +116,24 @@ class RegimeDetectionEngine:
             raise InputError(f"backend='onnxruntime' runs on the CPU; this engine is on {self.device}. Load with device='cpu'.")
         self._runner = OnnxRuntimeBackend(self.model, window=self.window, threads=threads)
 
+    def use_cuda_graph(self) -> bool:
+        """Replay a captured CUDA graph for single windows of the trained length (done by
+        `load` on a CUDA device). Returns False, and keeps eager PyTorch, if capture fails."""
+        from algospace.engines.cuda_graph import try_cuda_graph
+
+        if self.device.type != "cuda":
+            raise InputError(f"CUDA graphs need a CUDA device; this engine is on {self.device}.")
+        self._runner = try_cuda_graph(self.model, self.window)
+        return self._runner is not None
+
     @property
     def backend(self) -> str:
-        return "torch" if self._runner is None else "onnxruntime"
+        """"torch", "torch+cuda-graph" (single windows on a GPU) or "onnxruntime"."""
+        from algospace.engines.cuda_graph import CudaGraphRunner
+
+        if self._runner is None:
+            return "torch"
+        return "torch+cuda-graph" if isinstance(self._runner, CudaGraphRunner) else "onnxruntime"
 
     # --- properties ---------------------------------------------------------------------
     @property
