@@ -131,7 +131,7 @@ def test_cuda_engine_replays_a_graph_for_single_windows_and_matches_cpu(artifact
     path, feats = artifact
     gpu = RegimeDetectionEngine.load(path, device="cuda")
     cpu = RegimeDetectionEngine.load(path, device="cpu")
-    assert gpu.backend == "torch+cuda-graph" and cpu.backend == "torch"
+    assert gpu.backend == "torch+cuda-graph" and cpu.backend == "torch+onednn"
     t = gpu.window
     outs = [gpu.get_regime_vector(feats[i : i + t]) for i in (0, 10, 20)]
     for i, out in zip((0, 10, 20), outs):  # each call sees its own window, not the previous one's

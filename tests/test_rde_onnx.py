@@ -28,7 +28,7 @@ def test_onnxruntime_backend_matches_torch(artifact):
     path, bars30 = artifact
     torch_engine = RegimeDetectionEngine.load(path, device="cpu")
     ort_engine = RegimeDetectionEngine.load(path, device="cpu", backend="onnxruntime")
-    assert torch_engine.backend == "torch" and ort_engine.backend == "onnxruntime"
+    assert torch_engine.backend == "torch+onednn" and ort_engine.backend == "onnxruntime"
     feats = torch_engine.features(bars30.iloc[-300:]).to_numpy(np.float32)
     t = torch_engine.window
     batch = np.stack([feats[i : i + t] for i in range(0, 150, 3)])

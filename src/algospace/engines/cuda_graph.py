@@ -51,6 +51,8 @@ class CudaGraphRunner:
             raise ArtifactError(f"The CUDA graph disagrees with the eager model by {diff:.2e} (> {atol}).")
         self.max_abs_diff = diff
 
+    name = "torch+cuda-graph"
+
     def accepts(self, batch: np.ndarray) -> bool:
         return batch.shape == self.shape
 

@@ -63,6 +63,8 @@ class OnnxRuntimeBackend:
             raise ArtifactError(f"The ONNX Runtime graph disagrees with the PyTorch model by {diff:.2e} (> {atol}); use backend='torch'.")
         self.max_abs_diff = diff
 
+    name = "onnxruntime"
+
     def accepts(self, batch: np.ndarray) -> bool:
         return batch.shape[1] == self.window
 

@@ -1,0 +1,58 @@
+"""The engine's PyTorch backends: default fast path, eager and AOTInductor agree on the same weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from algospace.engines.rde import BACKENDS, RegimeDetectionEngine
+from algospace.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    from algospace.data import make_bars, sample
+    from algospace.training.rde import train_rde
+    from algospace.training.rde_config import RDETrainConfig
+
+    bars = sample("spy-1m")
+    bars30 = make_bars(bars.loc[bars.index < "2017-06-01"], 30, "SPY")
+    out = tmp_path_factory.mktemp("backends") / "rde"
+    train_rde(bars30, out, RDETrainConfig.preset("tiny", threads=1), instrument="SPY", progress=False)
+    eager = RegimeDetectionEngine.load(out, device="cpu", backend="torch-eager")
+    feats = eager.features(bars30.iloc[-200:]).to_numpy(np.float32)
+    return out, eager, feats
+
+
+def _windows(feats: np.ndarray, t: int) -> list[np.ndarray]:
+    return [feats[i : i + t] for i in range(0, len(feats) - t, 17)]
+
+
+def test_default_cpu_backend_is_the_onednn_path_and_matches_eager(artifact):
+    path, eager, feats = artifact
+    fast = RegimeDetectionEngine.load(path, device="cpu")
+    assert eager.backend == "torch-eager" and fast.backend == "torch+onednn"
+    t = fast.window
+    for w in _windows(feats, t):
+        np.testing.assert_allclose(fast.get_regime_vector(w), eager.get_regime_vector(w), atol=1e-5)
+    # Other window lengths and batches run eager PyTorch: the same bits as the eager engine.
+    np.testing.assert_array_equal(fast.get_regime_vector(feats[: t + 5]), eager.get_regime_vector(feats[: t + 5]))
+    batch = np.stack(_windows(feats, t))
+    np.testing.assert_array_equal(fast.get_regime_vectors(batch), eager.get_regime_vectors(batch))
+
+
+def test_aoti_backend_compiles_and_matches_eager(artifact):
+    path, eager, feats = artifact
+    aoti = RegimeDetectionEngine.load(path, device="cpu", backend="torch-aoti")  # one compile, ~10 s
+    assert aoti.backend == "torch-aoti"
+    for w in _windows(feats, aoti.window):
+        np.testing.assert_allclose(aoti.get_regime_vector(w), eager.get_regime_vector(w), atol=1e-5)
+    with pytest.raises(InputError, match="155"):
+        aoti.get_regime_vector(feats[: aoti.window, :150])
+
+
+def test_unknown_backend_names_the_choices(artifact):
+    path, _, _ = artifact
+    with pytest.raises(InputError, match="torch-aoti") as err:
+        RegimeDetectionEngine.load(path, device="cpu", backend="tensorrt")
+    assert all(name in str(err.value) for name in BACKENDS)
