@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check (issue 5): the test suite with a GPU present (CUDA device tests run,
-# `auto` resolves to CUDA), RDE training on the GPU, and the RDE benchmark on CUDA.
+# `auto` resolves to CUDA), RDE training on the GPU, and the RDE benchmark on CUDA and on
+# the host's CPU.
 # Meant for a lent GPU machine, under 5 minutes; writes its logs to ${OUT:-gpu-check}/.
 #   bash scripts/gpu_check.sh
 # Python: $PYTHON, else .venv/bin/python, else python3. Where algospace is not installed
@@ -39,4 +40,6 @@ stamp "train rde, default preset, on cuda" | tee "$out/train.txt"
 
 stamp "bench_rde --device cuda" | tee "$out/bench.txt"
 "$py" benchmarks/bench_rde.py --reps 300 --device cuda 2>&1 | tee -a "$out/bench.txt"
+stamp "bench_rde on this host's CPU (every backend)" | tee -a "$out/bench.txt"
+"$py" benchmarks/bench_rde.py --reps 300 --calls 2000 2>&1 | grep -v Warning | tee -a "$out/bench.txt"
 stamp "done" | tee -a "$out/bench.txt"
