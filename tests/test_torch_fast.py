@@ -86,3 +86,11 @@ def test_bad_build_arguments_raise():
         fast_regime_vector(model, 0, mode="onednn")
     with pytest.raises(InputError, match="eval"):
         fast_regime_vector(model.train(), WINDOW, mode="onednn")
+
+
+def test_aoti_is_refused_before_the_torch_version_that_crashed():
+    """torch 2.11 segfaulted loading the reference model's package: refuse it with a clear error."""
+    from algospace.engines.torch_fast import _compile_aoti
+
+    with pytest.raises(RuntimeError, match=r"needs torch >= 2\.13 \(found 2\.11"):
+        _compile_aoti(_model(TINY), WINDOW, torch_version=(2, 11))

@@ -85,9 +85,30 @@ class _EncoderGraph(torch.nn.Module):
         return m.fc_mu(z.mean(dim=1))  # (B, latent)
 
 
-def _compile_aoti(model: RegimeVAE, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+# Loading the compiled package of the reference-size model crashed the process (segfault in
+# torch/export/pt2_archive/_package.py:_load_aoti) under torch 2.11.0+cu130 on an Intel Xeon
+# host, while the tiny test model loaded; 2.13 works here. A crash cannot be caught, so older
+# torch is refused up front rather than risked.
+AOTI_MIN_TORCH = (2, 13)
+
+
+def _torch_version() -> tuple[int, int]:
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int(minor)
+
+
+def _compile_aoti(
+    model: RegimeVAE, window: int, torch_version: tuple[int, int] | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Export the (1, window, F) encoder and AOT-compile it with frozen, oneDNN-packed weights."""
     import torch._inductor
+
+    found = torch_version or _torch_version()
+    if found < AOTI_MIN_TORCH:
+        raise RuntimeError(
+            f"the AOTInductor path needs torch >= {'.'.join(map(str, AOTI_MIN_TORCH))} (found {'.'.join(map(str, found))}: "
+            "loading its compiled package crashed the process under 2.11)"
+        )
 
     probe = torch.zeros(1, window, model.config.input_dim)
     with torch.no_grad(), warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
