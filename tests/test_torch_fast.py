@@ -61,9 +61,13 @@ def test_tiny_onednn_matches_eager():
     assert float((fast(x) - _eager(model, x)).abs().max()) <= 1e-5
 
 
-def test_other_shapes_fall_back_to_eager(tiny_aoti):
+def test_batches_take_the_onednn_path_and_other_shapes_fall_back_to_eager(tiny_aoti):
     model, fast = tiny_aoti
-    for x in (_windows(WINDOW, batch=3), _windows(WINDOW + 6), _windows(WINDOW).astype(np.float64)):
+    for b in (2, 3, 64):  # batches of the trained T: all rows through the oneDNN GEMMs
+        x = _windows(WINDOW, batch=b, seed=b)
+        assert fast.accepts(x)
+        assert float((fast(x) - _eager(model, x)).abs().max()) <= 1e-5
+    for x in (_windows(WINDOW + 6), _windows(WINDOW).astype(np.float64)):
         assert not fast.accepts(x)
         assert float((fast(x) - _eager(model, x)).abs().max()) <= 1e-6
 

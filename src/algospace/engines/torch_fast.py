@@ -21,10 +21,12 @@ Not used (measured, no gain): torch.compile (inductor packs fp32 linears for MKL
 are static, and with max-autotune its CPP GEMM template lost to MKL/oneDNN on every 48-row
 GEMM), MKL packed GEMM by hand, TorchScript, one intra-op thread.
 
-Either path is checked against the eager model at build (max abs diff <= atol, ~1e-7 seen).
-Only (1, window, F) float32 CPU input takes the fast path; any other batch size or T runs the
-eager model, so callers never get a wrong answer. The weights are a snapshot: rebuild after
-changing them.
+Batches (B > 1) of the same T run the oneDNN path in either mode: with all B*T rows in each
+GEMM it reaches ~90 % of the FLOP-limited rate at B = 256 where eager reaches 54-68 %.
+
+Each path is checked against the eager model at build (max abs diff <= atol, ~1e-7 seen).
+Only (B, window, F) float32 CPU input takes a fast path; any other T runs the eager model,
+so callers never get a wrong answer. The weights are a snapshot: rebuild after changing them.
 """
 
 from __future__ import annotations
@@ -160,12 +162,15 @@ class FastRegimeVector:
                 if mode == "aoti":
                     raise InputError(f"AOTInductor could not compile the RDE encoder ({exc}); use mode='onednn'.") from exc
                 log.warning("AOTInductor compile failed (%s); the RDE fast path uses hand-called oneDNN kernels.", exc)
-        if self.mode == "onednn":
-            with torch.no_grad():
-                self._build(model, t)
-        probe = torch.from_numpy(np.random.default_rng(0).standard_normal((1, t, cfg.input_dim)).astype(np.float32))
+        with torch.no_grad():
+            self._build(model, t)  # batches (B > 1) run the oneDNN path in either mode
+        rng = np.random.default_rng(0)
+        single, batch = (torch.from_numpy(rng.standard_normal((b, t, cfg.input_dim)).astype(np.float32)) for b in (1, 5))
         with torch.inference_mode():
-            diff = float((self._run(probe) - model.regime_vector(probe)).abs().max())
+            diff = max(
+                float((self._run(single) - model.regime_vector(single)).abs().max()),
+                float((self._onednn(batch) - model.regime_vector(batch)).abs().max()),
+            )
         if not diff <= atol:
             raise ArtifactError(f"The {self.mode} fast path disagrees with the eager model by {diff:.2e} (> {atol}); use the eager path.")
         self.max_abs_diff = diff
@@ -198,18 +203,24 @@ class FastRegimeVector:
         self._head = (vec(head[0].weight), vec(head[0].bias), vec(head[3].weight), vec(head[3].bias))
 
     def _onednn(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, t, F) -> (B, latent); all B*t rows go through each GEMM at once."""
         t, d, h, hd = self._shape
+        b = x.shape[0]
         linear = torch.ops.mkldnn._linear_pointwise
-        z = linear.binary(x.reshape(t, -1), self._pos_bias, self._w_in, None, "add")  # (t, d)
+        if b == 1:  # positions + bias fused into the projection as one residual term
+            z = linear.binary(x.reshape(t, -1), self._pos_bias, self._w_in, None, "add")  # (t, d)
+        else:  # no (B*t, d) copy of the positions: one broadcast add instead
+            z = linear(x.reshape(b * t, -1), self._w_in, None, "none", [], "")
+            z.view(b, t, d).add_(self._pos_bias)  # (B*t, d)
         for w_qkv, b_qkv, w_o, b_o, w_1, b_1, w_2, b_2, g1, be1, eps1, g2, be2, eps2 in self._layers:
-            qkv = linear(z, w_qkv, b_qkv, "none", [], "")  # (t, 3d)
-            q, k, v = qkv.view(1, t, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)  # each (1, h, t, hd)
-            a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(t, d)  # (t, d)
+            qkv = linear(z, w_qkv, b_qkv, "none", [], "")  # (B*t, 3d)
+            q, k, v = qkv.view(b, t, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)  # each (B, h, t, hd)
+            a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b * t, d)  # (B*t, d)
             z = F.layer_norm(linear.binary(a, z, w_o, b_o, "add"), (d,), g1, be1, eps1)  # norm1(z + attn)
-            f = linear(z, w_1, b_1, "gelu", [], "none")  # (t, d_ff), exact (erf) GELU
+            f = linear(z, w_1, b_1, "gelu", [], "none")  # (B*t, d_ff), exact (erf) GELU
             z = F.layer_norm(linear.binary(f, z, w_2, b_2, "add"), (d,), g2, be2, eps2)  # norm2(z + ff)
         w1, b1, w2, b2 = self._head
-        return F.linear(F.relu(F.linear(z.mean(0, keepdim=True), w1, b1)), w2, b2)  # (1, latent)
+        return F.linear(F.relu(F.linear(z.view(b, t, d).mean(1), w1, b1)), w2, b2)  # (B, latent)
 
     @property
     def name(self) -> str:
@@ -217,10 +228,12 @@ class FastRegimeVector:
         return {"aoti": "torch-aoti", "onednn": "torch+onednn"}.get(self.mode, "torch-eager")
 
     def accepts(self, x: Any) -> bool:
-        """True when x takes the fast path: (1, window, F) float32 and a fast mode is on."""
+        """True when x takes a fast path: (B, window, F) float32, B >= 1, and a fast mode is on."""
         return (
             self.mode != "eager"
-            and tuple(x.shape) == (1, self.window, self.model.config.input_dim)
+            and x.ndim == 3
+            and x.shape[0] >= 1
+            and tuple(x.shape[1:]) == (self.window, self.model.config.input_dim)
             and x.dtype in (np.float32, torch.float32)
         )
 
@@ -232,12 +245,13 @@ class FastRegimeVector:
         xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x
         with torch.inference_mode():
             if self.accepts(xt) and xt.device.type == "cpu":
-                return self._run(xt.contiguous())
+                # B = 1 takes the compiled graph in "aoti" mode; batches take the oneDNN GEMMs.
+                return (self._run if xt.shape[0] == 1 else self._onednn)(xt.contiguous())
             return self.model.regime_vector(xt.float())
 
 
 def fast_regime_vector(model: RegimeVAE, window: int = 48, mode: str = "auto") -> FastRegimeVector:
-    """Wrap a loaded eval RegimeVAE: (1, window, F) windows run the fast path, other shapes eager.
+    """Wrap a loaded eval RegimeVAE: (B, window, F) batches run a fast path, other T eager.
 
     mode: "auto" (AOTInductor, else hand-called oneDNN, else eager), "aoti" or "onednn".
 
