@@ -118,9 +118,10 @@ class RegimeDetectionEngine:
         return engine
 
     def use_torch_fast(self, mode: str = "onednn", required: bool = True) -> bool:
-        """Serve single CPU windows of the trained length with a fast PyTorch path
-        (`engines.torch_fast`): "onednn" (instant) or "aoti" (compiled, 10-25 s). With
-        `required=False` a path that cannot be built is logged and eager PyTorch stays."""
+        """Serve CPU windows of the trained length with a fast PyTorch path (`engines.torch_fast`):
+        "onednn" (instant; single windows and batches) or "aoti" (compiled, 10-25 s; single
+        windows, batches on oneDNN). With `required=False` a path that cannot be built is
+        logged and eager PyTorch stays."""
         from algospace.engines.torch_fast import FastRegimeVector
 
         if self.device.type != "cpu":
