@@ -25,20 +25,10 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rde import matmul_rate, model_flops, onnx_session, timeit
 
+from algospace.engines.onnx_backend import _RegimeVectorPath as _Encoder
 from algospace.models.rde import RDEConfig, RegimeVAE
 
 T, W = 48, 155
-
-
-class _Encoder(torch.nn.Module):
-    """The model's regime-vector path as a module (what compilers and exporters take)."""
-
-    def __init__(self, model: RegimeVAE) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.regime_vector(x)
 
 
 # --- idea: hand-written forward over prepacked oneDNN / MKL weights --------------------------

@@ -11,15 +11,8 @@ from algospace.errors import InputError
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory):
-    from algospace.data import make_bars, sample
-    from algospace.training.rde import train_rde
-    from algospace.training.rde_config import RDETrainConfig
-
-    bars = sample("spy-1m")
-    bars30 = make_bars(bars.loc[bars.index < "2017-06-01"], 30, "SPY")
-    out = tmp_path_factory.mktemp("backends") / "rde"
-    train_rde(bars30, out, RDETrainConfig.preset("tiny", threads=1), instrument="SPY", progress=False)
+def artifact(tiny_rde):
+    out, bars30 = tiny_rde
     eager = RegimeDetectionEngine.load(out, device="cpu", backend="torch-eager")
     feats = eager.features(bars30.iloc[-200:]).to_numpy(np.float32)
     return out, eager, feats

@@ -12,16 +12,8 @@ from algospace.errors import InputError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory):
-    from algospace.data import make_bars, sample
-    from algospace.training.rde import train_rde
-    from algospace.training.rde_config import RDETrainConfig
-
-    bars = sample("spy-1m")
-    bars30 = make_bars(bars.loc[bars.index < "2017-07-01"], 30, "SPY")
-    out = tmp_path_factory.mktemp("onnx") / "rde"
-    train_rde(bars30, out, RDETrainConfig.preset("tiny", threads=1), instrument="SPY", progress=False)
-    return out, bars30
+def artifact(tiny_rde):
+    return tiny_rde
 
 
 def test_onnxruntime_backend_matches_torch(artifact):
