@@ -33,3 +33,32 @@ def test_train_rde_cli_rejects_unknown_preset(tmp_path):
     result = CliRunner().invoke(app, ["train", "rde", "--preset", "huge", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0
     assert "Unknown RDE preset" in str(result.exception)
+
+
+def test_infer_rde_cli_writes_the_engines_regime_series(tiny_rde, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from algospace.engines.rde import RegimeDetectionEngine
+
+    artifact, bars30 = tiny_rde
+    data = tmp_path / "bars30.parquet"
+    bars30.iloc[-300:].reset_index().to_parquet(data)
+    out = tmp_path / "sub" / "regimes.parquet"
+    result = CliRunner().invoke(app, ["infer", "rde", "--artifact", str(artifact), "--data", str(data), "--device", "cpu",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "torch+onednn" in result.output
+    written = pd.read_parquet(out)
+    expected = RegimeDetectionEngine.load(artifact, device="cpu", backend="torch-eager").regime_series(bars30.iloc[-300:])
+    assert list(written.columns) == list(expected.columns) and (written.index == expected.index).all()
+    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy(), atol=1e-5)
+
+
+def test_infer_rde_cli_refuses_an_unknown_backend(tiny_rde, tmp_path):
+    artifact, _ = tiny_rde
+    result = CliRunner().invoke(app, ["infer", "rde", "--artifact", str(artifact), "--backend", "tensorrt",
+                                      "--out", str(tmp_path / "x.parquet")])
+    assert result.exit_code != 0
+    assert "backend must be one of" in str(result.exception)
+    assert not (tmp_path / "x.parquet").exists()

@@ -13,6 +13,7 @@ from algospace import __version__
 from algospace.cli import data as data_cli
 from algospace.cli import demo as demo_cli
 from algospace.cli import features as features_cli
+from algospace.cli import infer as infer_cli
 from algospace.cli import models as models_cli
 from algospace.cli import eval as eval_cli
 from algospace.cli import train as train_cli
@@ -32,6 +33,7 @@ app.add_typer(features_cli.app, name="features")
 app.add_typer(models_cli.app, name="models")
 app.add_typer(train_cli.app, name="train")
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(infer_cli.app, name="infer")
 demo_cli.register(app)
 
 
