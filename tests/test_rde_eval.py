@@ -60,6 +60,9 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
     # Chance is 0.25 for 4 regimes: the causal HMM baseline on the same bars must clearly beat it.
     assert res["synthetic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
     assert res["synthetic"]["test_bars"] > 100
+    ceilings = res["synthetic"]["kmeans_information_ceilings"]
+    assert set(ceilings) == {"features_per_bar", "window_summary", "baseline_observations"}
+    assert all(0.0 <= c["balanced_accuracy"] <= 1.0 for c in ceilings.values())
     assert (out / "synthetic_regimes.png").stat().st_size > 10_000
     assert "balanced acc" in result.output
 

@@ -30,7 +30,9 @@ def eval_rde_cmd(
     1. Synthetic bars from a 4-regime switching process: train an RDE, k-means its regime
        vectors (fitted on the training part), score the held-out part against the truth
        (balanced accuracy after Hungarian alignment, adjusted Rand index, persistence) next
-       to a forward-filtered Gaussian HMM on the same bars.
+       to a forward-filtered Gaussian HMM on the same bars, and the same k-means on the
+       per-bar features, on the window summary and on the HMM's inputs (where information
+       is lost).
     2. With --artifact: out-of-sample R^2 of next-day SPY realised volatility from trailing
        volatility alone vs trailing volatility + the regime vector, on the held-out days.
 
@@ -58,6 +60,10 @@ def eval_rde_cmd(
     for name, r in (("RDE + k-means", syn.rde), ("HMM (filtered)", syn.hmm)):
         typer.echo(f"  {name:16s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
                    f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
+    results["synthetic"]["kmeans_information_ceilings"] = syn.ceilings  # type: ignore[index]
+    typer.echo("  where the information goes (k-means on each stage's input):")
+    for name, r in syn.ceilings.items():
+        typer.echo(f"    {name:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
     if artifact is not None:
         import pandas as pd
 

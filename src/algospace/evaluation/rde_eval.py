@@ -29,12 +29,54 @@ class SyntheticEvalResult:
     training: dict[str, Any]
     n_test_bars: int
     frame: pd.DataFrame = field(repr=False)  # per test bar: close, truth, rde cluster, hmm state, vectors
+    ceilings: dict[str, dict[str, float]] = field(default_factory=dict)  # see information_ceilings
+
+
+def _kmeans_labels(
+    x: pd.DataFrame, fit_before: pd.Timestamp, score_from: pd.Timestamp, k: int, seed: int
+) -> tuple[pd.Index, np.ndarray]:
+    """k-means fitted on rows before `fit_before`; (index, cluster) of the rows from `score_from`."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x.loc[x.index < fit_before].to_numpy())
+    test = x.loc[x.index >= score_from]
+    return test.index, km.predict(test.to_numpy())
+
+
+def _kmeans_scores(
+    x: pd.DataFrame, truth: pd.Series, fit_before: pd.Timestamp, score_from: pd.Timestamp, k: int, seed: int
+) -> dict[str, float]:
+    index, labels = _kmeans_labels(x, fit_before, score_from, k, seed)
+    return regime_scores(truth.reindex(index).to_numpy(), labels)
+
+
+def information_ceilings(
+    features: pd.DataFrame, observations: pd.DataFrame, truth: pd.Series, window: int,
+    fit_before: pd.Timestamp, score_from: pd.Timestamp, k: int, seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Where regime information is lost: the same k-means on what the RDE sees at each stage.
+
+    `features_per_bar`: the 155 features of each bar. `window_summary`: each feature's mean and
+    standard deviation over the causal window, the RDE decoder's target, so what a perfect
+    VAE could keep. `baseline_observations`: the HMM's inputs, clustered without the HMM, so
+    the gap to the HMM splits into what the inputs carry and what the sequence model adds.
+    """
+    from algospace.features.regime.window import window_view
+
+    values = features.to_numpy(np.float32)
+    view = window_view(values, window)  # (N, T, F), windows ending at each bar from T-1 on
+    summary = pd.DataFrame(np.concatenate([view.mean(axis=1), view.std(axis=1)], axis=1), index=features.index[window - 1 :])
+    scaled_obs = (observations - observations.loc[observations.index < fit_before].mean()) / observations.loc[
+        observations.index < fit_before
+    ].std()
+    return {
+        name: _kmeans_scores(x, truth, fit_before, score_from, k, seed)
+        for name, x in (("features_per_bar", features), ("window_summary", summary), ("baseline_observations", scaled_obs))
+    }
 
 
 def synthetic_regime_eval(cfg: Any, days: int = 400, seed: int = 0, progress: bool = False) -> SyntheticEvalResult:
     """Train an RDE on synthetic bars with known regimes and score its clusters against the truth."""
-    from sklearn.cluster import KMeans
-
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.training.rde import fit_rde, prepare_rde_data
 
@@ -45,11 +87,8 @@ def synthetic_regime_eval(cfg: Any, days: int = 400, seed: int = 0, progress: bo
     vectors = engine.regime_series(data.features, window=cfg.window)
     k = len(DEFAULT_REGIMES)
     test_start, val_start = data.boundaries["test"], data.boundaries["val"]
-    train_mask = vectors.index < val_start
     test_mask = vectors.index >= test_start
-    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(vectors.loc[train_mask].to_numpy())
-    rde_pred = km.predict(vectors.loc[test_mask].to_numpy())
-    test_idx = vectors.index[test_mask]
+    test_idx, rde_pred = _kmeans_labels(vectors, val_start, test_start, k, seed)
     y = truth.reindex(test_idx).to_numpy()
 
     # Baseline on the same 30-minute bars: fitted on the training part, forward-filtered.
@@ -73,6 +112,7 @@ def synthetic_regime_eval(cfg: Any, days: int = 400, seed: int = 0, progress: bo
         training=result.metrics,
         n_test_bars=int(test_mask.sum()),
         frame=frame,
+        ceilings=information_ceilings(data.features, obs, truth, cfg.window, val_start, test_start, k, seed),
     )
 
 
