@@ -247,3 +247,35 @@ def test_bad_training_settings_are_config_errors():
         RDETrainConfig.preset("tiny", window=5)
     with pytest.raises(ConfigError, match="kl_anneal_epochs"):
         RDETrainConfig.preset("default", max_epochs=2, kl_anneal_epochs=4)
+
+
+def test_next_target_summarises_the_following_bars_inside_the_same_split(bars30):
+    cfg = RDETrainConfig.preset("tiny", target="next", horizon=4, threads=1)
+    data = prepare_rde_data(bars30, "SPY", cfg)
+    feats = data.features.to_numpy(np.float32)
+    pos = {t: i for i, t in enumerate(data.features.index)}
+    bounds = [data.boundaries["val"], data.boundaries["test"]]
+    for name in ("train", "val", "test"):
+        windows, targets, ends = data.windows[name], data.targets[name], data.window_ends[name]
+        assert targets.shape == (len(windows), 2 * feats.shape[1]) and len(windows) > 0
+        for k in (0, len(ends) // 2, len(ends) - 1):
+            e = pos[ends[k]]
+            future = feats[e + 1 : e + 5]
+            np.testing.assert_allclose(targets[k], np.concatenate([future.mean(0), future.std(0)]), rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(windows[k], feats[e - cfg.window + 1 : e + 1])  # the input stays causal
+            # the target's bars lie in the window's own split
+            last = data.features.index[e + 4]
+            assert sum(last >= b for b in bounds) == sum(ends[k] >= b for b in bounds)
+    plain = prepare_rde_data(bars30, "SPY", cfg.model_copy(update={"target": "window", "horizon": None}))
+    assert plain.targets is None and len(plain.windows["val"]) > len(data.windows["val"])  # windows near a boundary dropped
+    res = fit_rde(data, cfg, progress=False)
+    assert np.isfinite(res.metrics["test"]["recon"]) and res.metrics["test"]["blind_recon"] > 0
+
+
+def test_horizon_without_next_target_is_a_config_error():
+    from algospace.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="horizon"):
+        RDETrainConfig.preset("tiny", horizon=6)
+    assert RDETrainConfig.preset("default", target="next").target_horizon == 24
+    assert RDETrainConfig.preset("default").target_horizon == 0

@@ -21,6 +21,8 @@ def eval_rde_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
+    target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
+    horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -41,7 +43,9 @@ def eval_rde_cmd(
     from algospace.evaluation.rde_eval import plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": seed, "device": device}
+    overrides: dict[str, object] = {"seed": seed, "device": device, "target": target}
+    if horizon is not None:
+        overrides["horizon"] = horizon
     if max_minutes is not None:
         overrides["max_minutes"] = max_minutes
     if window is not None:
@@ -53,6 +57,7 @@ def eval_rde_cmd(
     results: dict[str, object] = {
         "synthetic": {"rde": syn.rde, "hmm_forward_filtered": syn.hmm, "test_bars": syn.n_test_bars,
                       "preset": preset, "window": cfg.window, "days": days, "seed": seed, "device": device,
+                      "target": cfg.target, "horizon": cfg.target_horizon,
                       "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")}},
         "plots": [str(plot)],
     }

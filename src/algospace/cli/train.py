@@ -24,6 +24,10 @@ def train_rde_cmd(
     device: Annotated[
         str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")
     ] = "cpu",
+    target: Annotated[
+        str, typer.Option("--target", help="window (default: reconstruct the window's summary) or next (summarise the next --horizon bars; separates regimes better).")
+    ] = "window",
+    horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Train the Regime Detection Engine (Transformer-VAE) on the 155 regime features.
@@ -40,7 +44,9 @@ def train_rde_cmd(
     from algospace.training.rde import train_rde
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed, "device": device}
+    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed, "device": device, "target": target}
+    if horizon is not None:
+        overrides["horizon"] = horizon
     if max_epochs is not None:
         overrides["max_epochs"] = max_epochs
     if max_minutes is not None:

@@ -154,11 +154,15 @@ class RegimeVAE(nn.Module):
 
 
 def elbo_terms(
-    model: RegimeVAE, x: torch.Tensor, padding_mask: torch.Tensor | None = None
+    model: RegimeVAE, x: torch.Tensor, padding_mask: torch.Tensor | None = None, target: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(reconstruction MSE, KL per sample, posterior mu) for a batch; the loss is recon + beta * KL."""
+    """(reconstruction MSE, KL per sample, posterior mu) for a batch; the loss is recon + beta * KL.
+
+    `target` (B, 2F): what the decoder must produce; by default the window's own summary.
+    """
     mu, log_var, recon = model(x, padding_mask)
-    target = window_summary(x, padding_mask)
+    if target is None:
+        target = window_summary(x, padding_mask)
     rec = F.mse_loss(recon, target, reduction="none").mean(dim=-1)  # (B,)
     kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp(), dim=-1)  # (B,)
     return rec.mean(), kl.mean(), mu

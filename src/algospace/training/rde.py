@@ -47,6 +47,7 @@ class RDEData:
     date_range: tuple[str, str]
     bars_30m: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, np.ndarray] | None = None  # split -> (N, 2F) decoder targets; None: the window's own summary
 
 
 def to_30m_bars(bars: pd.DataFrame, instrument: str) -> pd.DataFrame:
@@ -73,9 +74,15 @@ def data_fingerprint(bars: pd.DataFrame) -> str:
 
 
 def _windows_by_split(
-    features: pd.DataFrame, window: int, stride: int, boundaries: dict[str, pd.Timestamp]
-) -> tuple[dict[str, np.ndarray], dict[str, pd.DatetimeIndex]]:
-    """Causal windows (ending at bar t, reading rows <= t); a window straddling a split is dropped."""
+    features: pd.DataFrame, window: int, stride: int, boundaries: dict[str, pd.Timestamp], horizon: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, pd.DatetimeIndex], dict[str, np.ndarray] | None]:
+    """Causal windows (ending at bar t, reading rows <= t); a window straddling a split is dropped.
+
+    With `horizon` H > 0 each window also gets a decoder target, the mean and std of the
+    features over bars t+1..t+H. That target is used in training only (the model never sees it
+    as input). A window whose next H bars leave its split is dropped, so no target reads
+    across a split boundary.
+    """
     values = features.to_numpy(np.float32)
     if len(values) < window:
         raise DataError(f"Only {len(values)} feature rows after warm-up; a window needs {window}. Use more data.")
@@ -86,14 +93,22 @@ def _windows_by_split(
     view = window_view(values, window)  # (N-T+1, T, F), no copy
     ends = np.arange(window - 1, len(values))
     same = split_of[ends - window + 1] == split_of[ends]
+    if horizon:
+        last = np.minimum(ends + horizon, len(values) - 1)
+        same &= (ends + horizon < len(values)) & (split_of[last] == split_of[ends])
+        ahead = window_view(values, horizon)  # ahead[j] = rows j..j+H-1
     out: dict[str, np.ndarray] = {}
     out_ends: dict[str, pd.DatetimeIndex] = {}
+    targets: dict[str, np.ndarray] = {}
     for code, name in enumerate(SPLITS):
         keep = np.flatnonzero(same & (split_of[ends] == code))
         keep = keep[:: stride]
         out[name] = np.ascontiguousarray(view[keep])  # (N, T, F)
         out_ends[name] = idx[ends[keep]]
-    return out, out_ends
+        if horizon:
+            future = ahead[ends[keep] + 1]  # (N, H, F): the H bars after each window
+            targets[name] = np.concatenate([future.mean(axis=1), future.std(axis=1)], axis=1).astype(np.float32)
+    return out, out_ends, (targets if horizon else None)
 
 
 def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: Any | None = None) -> RDEData:
@@ -108,7 +123,7 @@ def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, s
     boundaries = {"val": bars30.index[i_val], "test": bars30.index[i_test]}
     fitted = spec if spec is not None else FeatureSpec.default().fit(bars30.iloc[:i_val])
     features = fitted.transform(bars30)
-    windows, ends = _windows_by_split(features, cfg.window, cfg.stride, boundaries)
+    windows, ends, targets = _windows_by_split(features, cfg.window, cfg.stride, boundaries, cfg.target_horizon)
     for name in SPLITS:
         if len(windows[name]) == 0:
             raise DataError(
@@ -123,6 +138,7 @@ def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, s
         data_fingerprint=data_fingerprint(bars30),
         date_range=(bars30.index[0].isoformat(), bars30.index[-1].isoformat()),
         bars_30m=n,
+        targets=targets,
     )
 
 
@@ -143,23 +159,29 @@ def model_config(cfg: RDETrainConfig, input_dim: int) -> RDEConfig:
 
 
 @torch.no_grad()
-def evaluate_windows(model: RegimeVAE, windows: np.ndarray, beta: float, batch_size: int = 256) -> dict[str, float]:
-    """Reconstruction, KL, ELBO loss, active latent dimensions and the input-blind baseline."""
+def evaluate_windows(
+    model: RegimeVAE, windows: np.ndarray, beta: float, batch_size: int = 256, targets: np.ndarray | None = None
+) -> dict[str, float]:
+    """Reconstruction, KL, ELBO loss, active latent dimensions and the input-blind baseline.
+
+    `targets` (N, 2F): the decoder's targets when they are not the windows' own summaries.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    rec_sum, kl_sum, mus, targets = 0.0, 0.0, [], []
+    rec_sum, kl_sum, mus, wanted = 0.0, 0.0, [], []
     for start in range(0, len(windows), batch_size):
         x = torch.from_numpy(windows[start : start + batch_size]).to(device)
-        rec, kl, mu = elbo_terms(model, x)
+        y = window_summary(x) if targets is None else torch.from_numpy(targets[start : start + batch_size]).to(device)
+        rec, kl, mu = elbo_terms(model, x, target=y)
         rec_sum += rec.item() * len(x)
         kl_sum += kl.item() * len(x)
         mus.append(mu.cpu())
-        targets.append(window_summary(x).cpu())
+        wanted.append(y.cpu())
     model.train(was_training)
     n = len(windows)
     mu_all = torch.cat(mus)
-    target = torch.cat(targets)
+    target = torch.cat(wanted)
     # The best an input-blind model can do is to predict the mean summary: its MSE is the
     # summaries' variance. A ratio well below 1 means the encoder reads its input.
     blind = ((target - target.mean(dim=0)) ** 2).mean().item()
@@ -236,6 +258,10 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_with(path, lambda tmp: torch.save(state, tmp))
 
 
+def _split_targets(data: RDEData, split: str) -> np.ndarray | None:
+    return None if data.targets is None else data.targets[split]
+
+
 @dataclass
 class TrainResult:
     model: RegimeVAE
@@ -258,6 +284,7 @@ def fit_rde(
     torch.manual_seed(cfg.seed)  # seeds CUDA too (dropout on a GPU draws from its own generator)
     gen = torch.Generator().manual_seed(cfg.seed)
     train = torch.from_numpy(data.windows["train"])
+    train_targets = torch.from_numpy(data.targets["train"]) if data.targets is not None else None
     n_train = len(train)
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.max_epochs
@@ -298,8 +325,10 @@ def fit_rde(
             for b in range(steps_per_epoch):
                 for group in opt.param_groups:
                     group["lr"] = _lr_at(step, total_steps, cfg)
-                x = train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(device, non_blocking=True)
-                rec, kl, _ = elbo_terms(model, x)
+                rows = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                x = train[rows].to(device, non_blocking=True)
+                y = train_targets[rows].to(device, non_blocking=True) if train_targets is not None else None
+                rec, kl, _ = elbo_terms(model, x, target=y)
                 loss = rec + beta * kl
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -310,7 +339,7 @@ def fit_rde(
                 ep_kl += kl.item() * len(x)
                 if bar:
                     bar.update(task, advance=1, info=f"epoch {epoch + 1} rec {rec.item():.4f} kl {kl.item():.3f}")
-            val = evaluate_windows(model, data.windows["val"], cfg.beta)
+            val = evaluate_windows(model, data.windows["val"], cfg.beta, targets=_split_targets(data, "val"))
             history.append(
                 {"epoch": epoch + 1, "beta": beta, "train_recon": ep_rec / n_train, "train_kl": ep_kl / n_train,
                  "val_recon": val["recon"], "val_kl": val["kl"], "val_loss": val["loss"], "val_active_dims": val["active_dims"]}
@@ -353,7 +382,7 @@ def fit_rde(
         model.load_state_dict(best_state)
     model.eval()  # scored on the training device, returned on the CPU (artifacts are device-free)
     metrics: dict[str, Any] = {
-        name: evaluate_windows(model, data.windows[name], cfg.beta) for name in SPLITS
+        name: evaluate_windows(model, data.windows[name], cfg.beta, targets=_split_targets(data, name)) for name in SPLITS
     }
     metrics.update(
         {"epochs": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),

@@ -47,6 +47,13 @@ class RDETrainConfig(StrictModel):
     kl_anneal_epochs: int = Field(5, ge=0, description="Epochs over which beta rises linearly from 0.")
     patience: int = Field(5, ge=1, description="Epochs without validation-ELBO improvement before stopping.")
     max_minutes: float = Field(8.0, gt=0.0, description="Wall-clock budget; training stops (and says so) when spent.")
+    target: Literal["window", "next"] = Field(
+        "window",
+        description="What the decoder reconstructs: 'window' = each feature's mean and std over the input window "
+        "(an ELBO of the input); 'next' = the same summary of the next `horizon` bars (a predictive bottleneck: "
+        "the latent keeps what persists, which separates regimes better, docs/rde.md).",
+    )
+    horizon: int | None = Field(None, ge=1, le=96, description="Bars ahead summarised when target='next' (default window // 2).")
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
     device: str = Field(
@@ -59,12 +66,21 @@ class RDETrainConfig(StrictModel):
     def _fractions(self) -> "RDETrainConfig":
         if self.train_fraction + self.val_fraction >= 1.0:
             raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
+        if self.horizon is not None and self.target != "next":
+            raise ValueError("horizon applies to target='next' only; leave it unset for target='window'")
         if self.kl_anneal_epochs > self.max_epochs:
             raise ValueError(
                 f"kl_anneal_epochs ({self.kl_anneal_epochs}) must be <= max_epochs ({self.max_epochs}): "
                 "early stopping and model selection start once beta is final"
             )
         return self
+
+    @property
+    def target_horizon(self) -> int:
+        """Bars after the window's end that the decoder summarises (0 for target='window')."""
+        if self.target == "window":
+            return 0
+        return self.horizon if self.horizon is not None else max(1, self.window // 2)
 
     @classmethod
     def preset(cls, name: Literal["tiny", "default"], **overrides: object) -> "RDETrainConfig":
