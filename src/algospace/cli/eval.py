@@ -43,14 +43,9 @@ def eval_rde_cmd(
     from algospace.evaluation.rde_eval import plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": seed, "device": device, "target": target}
-    if horizon is not None:
-        overrides["horizon"] = horizon
-    if max_minutes is not None:
-        overrides["max_minutes"] = max_minutes
-    if window is not None:
-        overrides["window"] = window
-    cfg = RDETrainConfig.preset(preset, **overrides)  # type: ignore[arg-type]
+    cfg = RDETrainConfig.preset_with_options(
+        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
+    )
     out.mkdir(parents=True, exist_ok=True)
     syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet)
     plot = plot_synthetic(syn, out / "synthetic_regimes.png")

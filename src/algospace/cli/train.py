@@ -44,14 +44,10 @@ def train_rde_cmd(
     from algospace.training.rde import train_rde
     from algospace.training.rde_config import RDETrainConfig
 
-    overrides: dict[str, object] = {"seed": get_config().seed if seed is None else seed, "device": device, "target": target}
-    if horizon is not None:
-        overrides["horizon"] = horizon
-    if max_epochs is not None:
-        overrides["max_epochs"] = max_epochs
-    if max_minutes is not None:
-        overrides["max_minutes"] = max_minutes
-    cfg = RDETrainConfig.preset(preset, **overrides)  # type: ignore[arg-type]
+    cfg = RDETrainConfig.preset_with_options(
+        preset, seed=get_config().seed if seed is None else seed, device=device, target=target, horizon=horizon,
+        max_epochs=max_epochs, max_minutes=max_minutes,
+    )
     bars = load_data(data)
     inst = resolve_instrument(instrument, bars).name
     result = train_rde(bars, out, cfg, instrument=inst, progress=not quiet)

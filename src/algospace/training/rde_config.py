@@ -83,6 +83,11 @@ class RDETrainConfig(StrictModel):
         return self.horizon if self.horizon is not None else max(1, self.window // 2)
 
     @classmethod
+    def preset_with_options(cls, name: str, **options: object) -> "RDETrainConfig":
+        """`preset(name, ...)` for command-line options: an option left unset (None) keeps the preset's value."""
+        return cls.preset(name, **{k: v for k, v in options.items() if v is not None})  # type: ignore[arg-type]
+
+    @classmethod
     def preset(cls, name: Literal["tiny", "default"], **overrides: object) -> "RDETrainConfig":
         """Named presets: `tiny` trains in seconds (tests), `default` is the reference model."""
         if name == "default":
