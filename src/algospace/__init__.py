@@ -47,6 +47,8 @@ _LAZY = {
     "RDEConfig": "algospace.models.rde",
     "RegimeVAE": "algospace.models.rde",
     "MRMSConfig": "algospace.models.mrms",
+    "CoreConfig": "algospace.models.core",
+    "DecisionCoreModel": "algospace.models.core",
     "MRMSModel": "algospace.models.mrms",
     "RDETrainConfig": "algospace.training.rde_config",
     "train_rde": "algospace.training.rde",
