@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -125,3 +126,35 @@ def test_bad_config_is_refused(tmp_path: Path) -> None:
     cfg_path.write_text(json.dumps(cfg))
     with pytest.raises(ArtifactError):
         load_artifact(tmp_path / "core", device="cpu", kind="core")
+
+
+def test_engine_decides_with_a_private_rng_and_refuses_bad_input(tmp_path: Path) -> None:
+    from algospace.engines.core import DecisionCore
+    from algospace.errors import InputError
+
+    torch.manual_seed(0)
+    save_artifact(DecisionCoreModel(CoreConfig()).eval(), tmp_path / "core", kind="core", provenance="trained")
+    x = [t[0].numpy() for t in _inputs(1)]
+    a = DecisionCore.load(tmp_path / "core", device="cpu")
+    b = DecisionCore.load(tmp_path / "core", device="cpu")
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    da = a.decide(*x)
+    assert torch.equal(torch.rand(1), before)  # the caller's global RNG is untouched
+    assert da == b.decide(*x)  # same seed, same masks: a backtest repeats exactly
+    assert da.passes == 50 and 0 < da.confidence < 1 and da.uncertainty > 0
+    assert da.initiate == (da.confidence >= 0.65)
+    p = a.gate(np.zeros(8))
+    assert 0 < p < 1
+    bad = list(x)
+    bad[2] = np.full(8, np.nan)
+    with pytest.raises(InputError, match="regime holds NaN"):
+        a.decide(*bad)
+    bad[2] = np.zeros(7)
+    with pytest.raises(InputError, match=r"regime must have shape \(8,\)"):
+        a.decide(*bad)
+    with pytest.raises(InputError, match="risk must have shape"):
+        a.gate(np.zeros(3))
+    with pytest.raises(InputError, match="decide"):
+        DecisionCore.load(tmp_path / "core", device="cpu").gate(np.zeros(8))

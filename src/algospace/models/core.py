@@ -25,6 +25,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def _dropout(h: torch.Tensor, p: float, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+    """Inverted dropout; masks from `generator` when given (F.dropout takes no generator, and
+    an engine must draw its MC masks without touching the caller's global RNG)."""
+    if not sample or p == 0.0:
+        return h
+    if generator is None:
+        return F.dropout(h, p, training=True)
+    keep = torch.empty(h.shape, device=h.device, dtype=h.dtype).bernoulli_(1.0 - p, generator=generator)
+    return h * keep / (1.0 - p)
+
+
 class Matrix30mEmbedder(nn.Module):
     """Conv1d stack over the 30-minute matrix (T, 8) -> a 64-value summary."""
 
@@ -71,11 +82,11 @@ class PolicyHead(nn.Module):
         self.out = nn.Linear(c.policy_hidden2, 2)
         self.dropout = c.dropout
 
-    def forward(self, state: torch.Tensor, sample: bool) -> torch.Tensor:
+    def forward(self, state: torch.Tensor, sample: bool, generator: torch.Generator | None = None) -> torch.Tensor:
         # `sample=True` keeps dropout on whatever the module mode: that is Monte-Carlo dropout
-        h = F.dropout(state, self.dropout, training=sample)
-        h = F.dropout(F.gelu(self.fc1(h)), self.dropout, training=sample)
-        h = F.dropout(F.gelu(self.fc2(h)), self.dropout, training=sample)
+        h = _dropout(state, self.dropout, sample, generator)
+        h = _dropout(F.gelu(self.fc1(h)), self.dropout, sample, generator)
+        h = _dropout(F.gelu(self.fc2(h)), self.dropout, sample, generator)
         return self.out(h)  # (..., 2)
 
 
@@ -162,16 +173,17 @@ class DecisionCoreModel(nn.Module):
             dim=-1,
         )  # (B, state_dim)
 
-    def policy_logits(self, state: torch.Tensor, passes: int = 0) -> torch.Tensor:
-        """passes=0: one deterministic pass (B, 2). passes=P: P dropout samples (P, B, 2) in one batch."""
+    def policy_logits(self, state: torch.Tensor, passes: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """passes=0: one pass (B, 2), dropout only in training mode. passes=P: P dropout
+        samples (P, B, 2) in one batch, masks from `generator` when given."""
         if passes <= 0:
-            return self.policy(state, sample=self.training)
+            return self.policy(state, sample=self.training, generator=generator)
         repeated = state.unsqueeze(0).expand(passes, *state.shape)  # (P, B, state_dim)
-        return self.policy(repeated, sample=True)  # (P, B, 2)
+        return self.policy(repeated, sample=True, generator=generator)  # (P, B, 2)
 
-    def forward(self, x: CoreInputs, passes: int = 0) -> CoreOutput:
+    def forward(self, x: CoreInputs, passes: int = 0, generator: torch.Generator | None = None) -> CoreOutput:
         state = self.embed(x)  # (B, state_dim)
-        logits = self.policy_logits(state, passes)
+        logits = self.policy_logits(state, passes, generator)
         p = torch.softmax(logits, dim=-1)[..., 1]  # (B,) or (P, B)
         if passes <= 0:
             return CoreOutput(p, torch.zeros_like(p), state)
