@@ -47,7 +47,7 @@ class TradeSignal:
     atr: float  # Wilder ATR(14) of the 5-minute bars at the signal bar's close: the stop's unit
     close: float  # signal bar close
     vector: np.ndarray  # (30,) float32, synergy_vector(event)
-    event: SynergyEvent
+    event: SynergyEvent | None  # None for signals built with SignalSet.from_arrays
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,45 @@ class SignalSet:
     atr: np.ndarray  # float64, price units
     close: np.ndarray  # float64
     vectors: np.ndarray  # (N, 30) float32
-    events: tuple[SynergyEvent, ...]
+    events: tuple[SynergyEvent, ...]  # empty for SignalSet.from_arrays
     dropped_warmup: int = 0
 
     def __len__(self) -> int:
         return len(self.bars)
+
+    @classmethod
+    def from_arrays(cls, times, directions, atr, *, close=None, kinds=None, vectors=None, source: str = "arrays",
+                    instrument: str = "", proxy: str = "") -> SignalSet:
+        """Signals from plain arrays (an external signal feed, or hand-built trades in tests).
+
+        `times` are signal bar open times (5-minute bars); vectors default to zeros, which a
+        trained risk model must not see: use source events for anything but simulation.
+        """
+        t = pd.DatetimeIndex(times)
+        t = (t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")).as_unit("ns")
+        n = len(t)
+        d = np.asarray(directions, dtype=np.int8).reshape(-1)
+        a = np.asarray(atr, dtype=np.float64).reshape(-1)
+        if len(d) != n or len(a) != n or not np.isin(d, (-1, 1)).all() or not (np.isfinite(a) & (a > 0)).all():
+            raise InputError(f"SignalSet.from_arrays: need {n} directions in {{-1, +1}} and {n} finite ATRs > 0; received {d!r}, {a!r}.")
+        if n > 1 and not (np.diff(t.asi8) >= 0).all():
+            raise InputError("SignalSet.from_arrays: times must be in non-decreasing order.")
+        v = np.zeros((n, 30), dtype=np.float32) if vectors is None else np.asarray(vectors, dtype=np.float32)
+        if v.shape != (n, 30):
+            raise InputError(f"SignalSet.from_arrays: vectors must have shape ({n}, 30); received {v.shape}.")
+        step = pd.Timedelta(minutes=SIGNAL_BAR_MINUTES)
+        return cls(
+            source, instrument, proxy, t.rename("timestamp"), np.full(n, -1, dtype=np.int64), t + step, d,
+            np.asarray(kinds if kinds is not None else ["manual"] * n).astype(str),
+            a, np.full(n, np.nan) if close is None else np.asarray(close, dtype=np.float64), v, (), 0,
+        )
 
     def __getitem__(self, i: int) -> TradeSignal:
         if not isinstance(i, (int, np.integer)):
             raise InputError(f"SignalSet[i] takes an int position; use .take(rows) for many. Received {type(i).__name__}.")
         return TradeSignal(
             self.times[i], int(self.bars[i]), self.entry_times[i], int(self.directions[i]), str(self.kinds[i]),
-            float(self.atr[i]), float(self.close[i]), self.vectors[i], self.events[i],
+            float(self.atr[i]), float(self.close[i]), self.vectors[i], self.events[i] if self.events else None,
         )
 
     def take(self, rows: Sequence[int] | np.ndarray | slice) -> SignalSet:
@@ -93,7 +120,7 @@ class SignalSet:
         return SignalSet(
             self.source, self.instrument, self.proxy, self.times[idx], self.bars[idx], self.entry_times[idx],
             self.directions[idx], self.kinds[idx], self.atr[idx], self.close[idx], self.vectors[idx],
-            tuple(self.events[int(i)] for i in idx), self.dropped_warmup,
+            tuple(self.events[int(i)] for i in idx) if self.events else (), self.dropped_warmup,
         )
 
     def between(self, start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None) -> SignalSet:
@@ -130,7 +157,8 @@ def to_signal_set(events: Sequence[SynergyEvent], source: str, instrument: str =
     ready.sort(key=lambda e: e.bar)  # stable: same-bar signals keep the source's order
     n = len(ready)
     step = pd.Timedelta(minutes=SIGNAL_BAR_MINUTES)
-    times = pd.DatetimeIndex([e.time for e in ready], name="timestamp") if n else pd.DatetimeIndex([], tz="UTC", name="timestamp")
+    times = pd.DatetimeIndex([e.time for e in ready] if n else [], name="timestamp").as_unit("ns")
+    times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
     vectors = np.stack([synergy_vector(e) for e in ready]) if n else np.zeros((0, 30), dtype=np.float32)
     return SignalSet(
         source=source,

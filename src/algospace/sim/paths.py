@@ -81,7 +81,7 @@ def build_paths(bars: pd.DataFrame, signals: SignalSet, instrument: Instrument, 
     if minutes is not None and int(minutes) != cfg.bar_minutes:
         raise InputError(f"build_paths: the bars are {minutes}-minute bars but SimConfig.bar_minutes is {cfg.bar_minutes}; build bars of that size.")
     tick = instrument.tick_size
-    open_ns = bars.index.asi8
+    open_ns = bars.index.as_unit("ns").asi8
     n_bars, H, N = len(bars), cfg.max_hold_bars, len(signals)
     step = cfg.bar_minutes * _MIN_NS
     bar_close = open_ns + step
@@ -97,7 +97,7 @@ def build_paths(bars: pd.DataFrame, signals: SignalSet, instrument: Instrument, 
         pos = np.where(ok, np.arange(n_bars), -1)
         last_ok = pd.Series(pos).groupby(so).transform("max").to_numpy()
     sig_so, _sig_sc, _ = calendar.locate(signals.times)
-    e = np.searchsorted(open_ns, signals.entry_times.asi8, side="left")
+    e = np.searchsorted(open_ns, signals.entry_times.as_unit("ns").asi8, side="left")
     ec = np.minimum(e, max(n_bars - 1, 0))
     valid = (e < n_bars) & ok[ec] & (so[ec] == sig_so) if n_bars else np.zeros(N, dtype=bool)
     length = np.where(valid, np.minimum.reduce([np.full(N, H), last_ok[ec] - e + 1, n_bars - e]), 0)
