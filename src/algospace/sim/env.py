@@ -11,6 +11,9 @@
 - Episode: starts with a fresh account at a random signal (or `options={"start": row}`); ends
   (terminated) on a rule breach (`EnvConfig.end_on`), or is truncated after
   `episode_signals` steps or when the signals run out.
+- info: "signal" is the SignalSet row of the returned observation (-1 at the end), "acted" the
+  row just traded, then its size, reason, net_usd, r_multiple, stop/target ticks, breaches,
+  balance; `env.last_step` holds the full `Step`.
 - Reward: `reward_fn(step, env)` when given (the training code owns its formula), else the
   default net P&L / `reward_scale_usd` - `breach_penalty` per breach.
 """
@@ -149,8 +152,9 @@ class TradingEnv(gym.Env):
         else:
             self._last_obs = self.replay.observation()
         o = step.outcome
+        nxt = self.replay.current
         info = {
-            "signal": int(o.signal[0]), "size": int(o.size[0]), "reason": REASONS[int(o.reason[0])],
+            "signal": -1 if nxt is None else int(nxt), "acted": int(o.signal[0]), "size": int(o.size[0]), "reason": REASONS[int(o.reason[0])],
             "net_usd": float(o.net_usd[0]), "r_multiple": float(o.r_multiple[0]), "stop_ticks": int(o.stop_ticks[0]),
             "target_ticks": int(o.target_ticks[0]), "breaches": [b.kind for b in step.breaches], "balance": acct.balance,
         }
