@@ -128,7 +128,8 @@ class Room:
 
 @dataclass(frozen=True)
 class Breach:
-    """A rule reached: `kind` 'daily_loss' (trading stops that day) or 'max_loss' (the account fails)."""
+    """A rule reached: `kind` 'daily_loss' (trading stops that day) or 'max_loss' (the account fails);
+    or 'exhausted' (not a rule breach: the account ended because its room cannot cover one tick)."""
 
     kind: str
     day: int
@@ -208,9 +209,12 @@ class PropFirmAccount:
         return int(max(0, min(self.config.max_contracts, fit)))
 
     # ---------------------------------------------------------------- trades
-    def record(self, net_usd: float, r_multiple: float = 0.0, day: object = None) -> list[Breach]:
+    def record(self, net_usd: float, r_multiple: float = 0.0, day: object = None, *, liquidated: bool = False) -> list[Breach]:
         """Apply one closed trade (net of commission); returns the breaches it caused (maybe none).
 
+        `liquidated=True` says the firm closed the trade at the account's room (simulator reason
+        "limit"): the limit that bound the room before the trade is breached even when rounding
+        to whole ticks left a few dollars of it.
         Raises InputError when the account has failed or the day is locked: a caller that keeps
         trading then has a bug, and silently accepting the trade would hide it.
         """
@@ -224,6 +228,7 @@ class PropFirmAccount:
         if not (math.isfinite(net_usd) and math.isfinite(r_multiple)):
             raise InputError(f"PropFirmAccount.record: net_usd and r_multiple must be finite; received {net_usd}, {r_multiple}.")
         c = self.config
+        binding = self.room().binding
         self.balance += net_usd
         self.day_pnl += net_usd
         self.trades += 1
@@ -237,10 +242,10 @@ class PropFirmAccount:
         self.sum_r += r_multiple
         self.sum_r2_down += min(r_multiple, 0.0) ** 2
         out = []
-        if self.balance <= self.floor + 1e-9:
+        if self.balance <= self.floor + 1e-9 or (liquidated and binding == "max_loss"):
             self.failed = True
             out.append(Breach("max_loss", self.day, self.balance, self.trades))  # type: ignore[arg-type]
-        if self.day_pnl <= -c.daily_loss_limit + 1e-9:
+        if self.day_pnl <= -c.daily_loss_limit + 1e-9 or (liquidated and binding == "daily"):
             self.locked_today = True
             out.append(Breach("daily_loss", self.day, self.balance, self.trades))  # type: ignore[arg-type]
         if not self.passed and self.balance >= c.starting_balance + c.profit_target - 1e-9:
@@ -248,6 +253,18 @@ class PropFirmAccount:
             self.days_to_target = self.days
         self.breaches.extend(out)
         return out
+
+    def end(self, kind: str = "exhausted") -> Breach:
+        """End the account without a rule breach: 'exhausted' = the max-loss room no longer covers
+        the smallest trade (1 contract, 1-tick stop, slippage and commission), so it cannot trade again."""
+        self.failed = True
+        b = Breach(kind, self.day, self.balance, self.trades)  # type: ignore[arg-type]
+        self.breaches.append(b)
+        return b
+
+    def lock_day(self) -> None:
+        """Stop trading for the rest of the day (the day's room no longer covers the smallest trade)."""
+        self.locked_today = True
 
     # ---------------------------------------------------------------- vector
     def state(self) -> AccountState:

@@ -62,6 +62,12 @@ class TradePaths:
     def horizon(self) -> int:
         return int(self.cm_adv.shape[1])
 
+    @property
+    def entry_time_ns(self) -> np.ndarray:
+        """(N,) open time of each entry bar (UTC ns; -1 where not valid)."""
+        step = self.config.bar_minutes * _MIN_NS
+        return np.where(self.valid, self.bar_close_ns[np.maximum(self.entry_index, 0)] - step, -1)
+
     def first_touch(self, rows: np.ndarray, ticks: np.ndarray, favourable: bool) -> np.ndarray:
         """First path bar at which the adverse (or favourable) excursion reaches `ticks`; H when never."""
         flat = self._flat_fav if favourable else self._flat_adv
