@@ -1,0 +1,129 @@
+"""The Gymnasium environment and the replay it shares with backtests: spaces, episodes, breaches,
+one position at a time, and the 40 inputs built by the one synergy-vector and one account-vector function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from algospace.data import sample
+from algospace.errors import InputError
+from algospace.features.synergy import synergy_vector
+from algospace.signals import build_signals
+from algospace.sim import AccountConfig, Market, account_vector, backtest, build_paths
+from algospace.sim.env import EnvConfig, TradingEnv
+
+
+@pytest.fixture(scope="module")
+def world():
+    s = sample("spy-1m")
+    m = Market.load(s.loc[(s.index >= "2018-01-01") & (s.index < "2018-08-01")], "ES")
+    sigs = build_signals(m.bars_5m, m.bars_30m, proxy=m.proxy)
+    return sigs, build_paths(m.bars, sigs, m.instrument, m.calendar)
+
+
+def test_gymnasium_checker_and_spaces(world):
+    from gymnasium.utils.env_checker import check_env
+
+    sigs, paths = world
+    env = TradingEnv(paths, sigs)
+    check_env(env, skip_render_check=True)
+    assert env.action_space[0].n == 6 and env.action_space[1].shape == (2,)
+    assert list(env.action_space[1].low) == [0.5, 1.0] and list(env.action_space[1].high) == [3.0, 5.0]
+    assert env.observation_space.shape == (40,)
+
+
+def test_observation_is_the_two_vector_functions(world):
+    sigs, paths = world
+    env = TradingEnv(paths, sigs, EnvConfig(episode_signals=30))
+    obs, info = env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        i = info["signal"]
+        np.testing.assert_array_equal(obs[:30], synergy_vector(sigs.events[i]))
+        np.testing.assert_array_equal(obs[30:], account_vector(env.account.state()))
+        obs, _r, term, trunc, info = env.step((int(rng.integers(0, 3)), rng.uniform([0.5, 1.0], [3.0, 5.0])))
+        if term or trunc:
+            break
+        assert info["acted"] == i == env.last_step.outcome.signal[0] and info["signal"] > i
+
+
+def test_exactly_one_builder_of_each_vector():
+    """Static proof: one function in the package defines each vector; the env, the replay and
+    backtests reach the vectors only through them (test_observation_is_the_two_vector_functions)."""
+    defs: dict[str, list[str]] = {"synergy_vector": [], "account_vector": []}
+    root = Path(__file__).resolve().parents[1] / "src" / "algospace"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name in defs:
+                defs[node.name].append(str(path.relative_to(root)))
+    assert defs == {"synergy_vector": ["features/synergy.py"], "account_vector": ["sim/account.py"]}
+
+
+def test_backtest_sees_the_same_inputs_as_the_env(world):
+    sigs, paths = world
+    policy = lambda obs, i: (1, 1.5, 2.0)  # noqa: E731
+    res = backtest(paths, sigs, policy, keep_observations=True, reset_on_fail=False)
+    env = TradingEnv(paths, sigs, EnvConfig(episode_signals=10_000, end_on="max_loss"))
+    obs, info = env.reset(options={"start": int(res.outcomes.signal[0])})
+    k = 0
+    while True:
+        assert info["signal"] == res.outcomes.signal[k]
+        np.testing.assert_array_equal(obs, res.observations[k])
+        obs, _r, term, trunc, info = env.step((1, [1.5, 2.0]))
+        k += 1
+        if term or trunc:
+            break
+    assert k == len(res.outcomes)
+
+
+def test_one_position_at_a_time_and_breaches_end_episodes(world):
+    sigs, paths = world
+    res = backtest(paths, sigs, lambda o, i: (2, 3.0, 5.0))
+    o = res.outcomes
+    t = np.flatnonzero(o.traded)
+    entry_ns = paths.entry_time_ns[o.signal[t]]
+    assert (entry_ns[1:] >= o.exit_time_ns[t][:-1]).all()  # a trade enters only after the previous one left
+    assert len(t) > 50
+    env = TradingEnv(paths, sigs, EnvConfig(episode_signals=500, account=AccountConfig(daily_loss_limit=100.0)))
+    env.reset(seed=0)
+    for _ in range(500):
+        _obs, reward, term, trunc, info = env.step((1, [3.0, 5.0]))
+        if term:
+            assert info["breaches"] == ["daily_loss"] and reward < -1.0
+            break
+        assert not trunc
+    else:
+        pytest.fail("a $100 daily loss limit never ended an episode")
+
+
+def test_episode_length_rewards_and_bad_actions(world):
+    sigs, paths = world
+    env = TradingEnv(paths, sigs, EnvConfig(episode_signals=3, account=AccountConfig(daily_loss_limit=50_000, max_loss=40_000)))
+    env.reset(seed=5)
+    steps = [env.step({"size": 1, "stop_mult": 9.0, "reward_risk": 0.0}) for _ in range(3)]  # clipped to 3.0 / 1.0
+    assert [s[3] for s in steps] == [False, False, True] and not any(s[2] for s in steps)
+    assert all(env_info["stop_ticks"] > 0 for *_, env_info in steps)
+    assert steps[0][1] == pytest.approx(steps[0][4]["net_usd"] / 1_000.0)
+    with pytest.raises(InputError, match="episode is over"):
+        env.step((1, [2.0, 2.0]))
+    env.reset(seed=5)
+    with pytest.raises(InputError, match="size"):
+        env.step((6, [2.0, 2.0]))
+    with pytest.raises(InputError, match="2 finite"):
+        env.step((1, [np.nan, 2.0]))
+    a = [TradingEnv(paths, sigs).reset(seed=11)[1]["signal"] for _ in range(2)]
+    assert a[0] == a[1]
+
+
+def test_failed_accounts_are_replaced_in_a_backtest(world):
+    sigs, paths = world
+    tight = AccountConfig(max_loss=300.0, daily_loss_limit=300.0)
+    res = backtest(paths, sigs, lambda o, i: (3, 3.0, 1.0), tight)
+    ended = [b for b in res.breaches if b.kind in ("max_loss", "exhausted")]
+    assert len(ended) >= 2 and len(res.accounts) == len(ended) + (0 if res.accounts[-1].failed else 1)
+    once = backtest(paths, sigs, lambda o, i: (3, 3.0, 1.0), tight, reset_on_fail=False)
+    assert len(once.accounts) == 1 and once.accounts[0].failed and len(once.outcomes) < len(res.outcomes)
