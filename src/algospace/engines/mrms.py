@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from algospace.engines.mrms_rules import CUT_NAMES, CUT_NONE, cap_size, place_levels, risk_per_contract, stop_target_ticks
+from algospace.engines.mrms_rules import (
+    CUT_NAMES, CUT_NONE, cap_size, place_levels, risk_per_contract, rooms_from_vector, stop_target_ticks,
+)
 from algospace.errors import ArtifactError, InputError
 from algospace.models.mrms import MRMSModel
 
@@ -277,9 +279,9 @@ class RiskManager:
         for i in (1, 2):
             if not 0.0 <= vec[i] <= 1.0:
                 raise InputError(f"account: value {i} ({ACCOUNT_VECTOR_NAMES[i]}) must lie in [0, 1]; received {vec[i]}.")
-        c = self.account_config
-        # The vector holds the shares of both limits already used; the rules in training.json give the USD.
-        return vec, (1.0 - float(vec[2])) * c.daily_loss_limit, (1.0 - float(vec[1])) * c.max_loss
+        c = self.account_config  # the rules in training.json turn the vector's shares into USD
+        daily, mloss = rooms_from_vector(vec, c.daily_loss_limit, c.max_loss)
+        return vec, float(daily), float(mloss)
 
     def _validate(self, q: Any) -> tuple[np.ndarray, np.ndarray, float, float, float, int, float, Any]:
         if isinstance(q, TradeQualification):

@@ -56,6 +56,14 @@ def cap_size(size: np.ndarray, risk_pc: np.ndarray, daily_room: np.ndarray, max_
     return out.astype(np.int64), code
 
 
+def rooms_from_vector(account_vector: np.ndarray, daily_loss_limit: float, max_loss: float) -> tuple[np.ndarray, np.ndarray]:
+    """(daily-loss room, max-loss room) in USD from account vectors (..., 10): the vector holds the
+    shares of both limits already used (values 2 and 1). Conservative on a winning day: the
+    vector clips a day's gain, so the daily room read back is at most the limit."""
+    v = np.asarray(account_vector, np.float64)
+    return (1.0 - v[..., 2]) * daily_loss_limit, (1.0 - v[..., 1]) * max_loss
+
+
 def place_levels(entry: np.ndarray, direction: np.ndarray, stop_ticks: np.ndarray, target_ticks: np.ndarray,
                  tick: float) -> tuple[np.ndarray, np.ndarray]:
     """Stop and target prices on the tick grid, strictly on the right side of `entry`.
@@ -76,4 +84,4 @@ def place_levels(entry: np.ndarray, direction: np.ndarray, stop_ticks: np.ndarra
 
 
 __all__ = ["CUT_NAMES", "CUT_NONE", "CUT_MAX_CONTRACTS", "CUT_DAILY", "CUT_MAX_LOSS", "CUT_NOT_TRADING",
-           "stop_target_ticks", "risk_per_contract", "cap_size", "place_levels"]
+           "stop_target_ticks", "risk_per_contract", "cap_size", "place_levels", "rooms_from_vector"]

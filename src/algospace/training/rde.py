@@ -231,7 +231,7 @@ _CHECKPOINT_KEYS = ("run_key", "model", "optimizer", "best_model", "generator", 
                     "bad_epochs", "history")
 
 
-def _read_checkpoint(path: Path, run_key: str) -> dict[str, Any] | None:
+def _read_checkpoint(path: Path, run_key: str, keys: tuple[str, ...] = _CHECKPOINT_KEYS) -> dict[str, Any] | None:
     """The checkpoint's state when it belongs to this run; None (with a warning) otherwise.
 
     An unreadable or foreign checkpoint never blocks training: it is ignored and overwritten
@@ -244,8 +244,8 @@ def _read_checkpoint(path: Path, run_key: str) -> dict[str, Any] | None:
     except Exception as exc:  # truncated, garbage, or holding something beyond tensors
         log.warning("ignoring unreadable checkpoint %s (%s); starting from scratch", path, type(exc).__name__)
         return None
-    if not isinstance(state, dict) or any(k not in state for k in _CHECKPOINT_KEYS):
-        log.warning("ignoring checkpoint %s: not an RDE training checkpoint; starting from scratch", path)
+    if not isinstance(state, dict) or any(k not in state for k in keys):
+        log.warning("ignoring checkpoint %s: not a training checkpoint of this model; starting from scratch", path)
         return None
     if state["run_key"] != run_key:
         log.warning("checkpoint %s belongs to another run (config or data differ); starting from scratch", path)

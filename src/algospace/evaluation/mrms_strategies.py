@@ -1,0 +1,101 @@
+"""Sizing strategies as backtest policies, all under the same account rules.
+
+A strategy maps (observation, signal row) to a raw (size, stop multiplier, R:R); `capped`
+passes it through the M-RMS rule checks (`engines.mrms_rules`): the size is cut so that a
+stop-out cannot reach the daily-loss or max-loss limit, exactly as `RiskManager` does. So every
+strategy the evaluation compares, the trained network included, trades the same signals
+through the same simulator, account and rules; only the decisions differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from algospace.engines.mrms import RiskManager, rule_proposals
+from algospace.engines.mrms_rules import risk_per_contract, rooms_from_vector, stop_target_ticks
+from algospace.sim import AccountConfig, SimConfig, TradePaths
+
+Raw = Callable[[np.ndarray, int], tuple[int, float, float]]
+SYNERGY_DIM = 30
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every strategy needs besides the observation: the paths and the rules."""
+
+    paths: TradePaths
+    account: AccountConfig
+    sim: SimConfig
+
+    @property
+    def instrument(self):  # -> data.Instrument
+        return self.paths.instrument
+
+
+def capped(ctx: Context, raw: Raw) -> Raw:
+    """The strategy's decision with the rule checks applied (size cut to fit the rooms).
+
+    Returns the R:R as placed (target ticks / stop ticks), which the simulator turns back into
+    the same target ticks."""
+    p = ctx.paths
+
+    def policy(obs: np.ndarray, row: int) -> tuple[int, float, float]:
+        size, stop, rr = raw(obs, row)
+        daily, mloss = rooms_from_vector(obs[SYNERGY_DIM:], ctx.account.daily_loss_limit, ctx.account.max_loss)
+        a = rule_proposals(np.array([size]), np.array([stop]), np.array([rr]), p.entry_price[row : row + 1],
+                           p.direction[row : row + 1], p.atr[row : row + 1], ctx.instrument, np.array([daily]),
+                           np.array([mloss]), ctx.account.max_contracts, ctx.sim)
+        return int(a.position_size[0]), float(stop), float(a.target_ticks[0] / a.stop_ticks[0])
+
+    return policy
+
+
+def network(rm: RiskManager) -> Raw:
+    """The M-RMS network's deterministic decision: arg-max size, the heads' stop and R:R."""
+
+    def raw(obs: np.ndarray, row: int) -> tuple[int, float, float]:
+        logits, stop, rr = rm.network(obs[None].astype(np.float32))
+        return int(logits[0].argmax()), float(stop[0]), float(rr[0])
+
+    return raw
+
+
+def fixed(size: int, stop: float, rr: float) -> Raw:
+    """(a) and (d): the same size, stop and target on every signal."""
+    return lambda obs, row: (size, stop, rr)
+
+
+def fixed_fractional(ctx: Context, fraction: float = 0.01, stop: float = 2.0, rr: float = 2.0) -> Raw:
+    """(b) risk `fraction` of the current balance per trade: contracts = floor(fraction x balance /
+    loss of one contract at the stop, costs included)."""
+    p, inst = ctx.paths, ctx.instrument
+    start = ctx.account.starting_balance
+    comm = ctx.sim.commission_for(inst.name)
+
+    def raw(obs: np.ndarray, row: int) -> tuple[int, float, float]:
+        balance = float(obs[SYNERGY_DIM]) * start  # account vector value 0: balance / starting balance
+        stop_t, _ = stop_target_ticks(np.array([stop]), np.array([rr]), p.atr[row : row + 1], inst.tick_size)
+        rpc = float(risk_per_contract(stop_t, inst.tick_value, ctx.sim.slippage_ticks, comm)[0])
+        return int(max(0, math.floor(fraction * balance / rpc))), stop, rr
+
+    return raw
+
+
+def kelly_fraction(net_usd: np.ndarray, risk_usd: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Kelly fraction of equity to risk from past trades: f = p - (1 - p) / b, with p the win rate
+    and b the mean win over the mean loss, both in R (net / planned risk); 0 when f <= 0."""
+    r = net_usd / risk_usd
+    wins, losses = r[r > 0], -r[r <= 0]
+    if len(wins) == 0 or len(losses) == 0:
+        return 0.0, {"trades": float(len(r))}
+    p = len(wins) / len(r)
+    b = float(wins.mean() / losses.mean())
+    f = p - (1 - p) / b
+    return max(0.0, f), {"trades": float(len(r)), "win_rate": p, "payoff": b, "kelly": f}
+
+
+__all__ = ["Context", "capped", "network", "fixed", "fixed_fractional", "kelly_fraction"]

@@ -1,0 +1,379 @@
+"""Train the M-RMS with PPO on the trade simulator: one step per signal, through a prop-firm account.
+
+Reads top to bottom: data (market with the SPY->ES proxy, signals, trade paths, a
+chronological split by trading day with no trade crossing a boundary), model init (scratch or
+resume), one loop (rollout of parallel episodes, PPO update, validation backtest, checkpoint,
+early stop, time budget), then the artifact.
+
+An episode starts a fresh account at a random training signal and walks the following
+signals one position at a time (`sim.TradeReplay`: the same loop every backtest uses). The
+policy's size passes the same rule checks as `RiskManager` (cut to fit the rooms), so what is
+rewarded is exactly what the engine would propose. Reward: `RewardConfig` (documented there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from algospace.artifacts.devices import resolve_device
+from algospace.engines.mrms import TRAINING_FILE, RiskManager, rule_proposals
+from algospace.engines.mrms_rules import rooms_from_vector
+from algospace.errors import DataError, InputError
+from algospace.models.mrms import MRMSConfig, MRMSModel
+from algospace.training.mrms_config import MRMSTrainConfig
+from algospace.training.ppo import HybridPolicy, PPOConfig, Rollout, act, ppo_update
+from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class MRMSData:
+    """Signals, their trade paths and the chronological split. Built by `prepare_mrms_data`."""
+
+    signals: Any  # signals.SignalSet
+    paths: Any  # sim.TradePaths
+    rows: dict[str, np.ndarray]  # split -> signal rows (valid entries, time order)
+    boundaries: dict[str, pd.Timestamp]  # first trading day (session open) of val and of test
+    dropped_at_boundary: dict[str, int]  # rows left out because their trade could cross into the next split
+    proxy: str
+    data_fingerprint: str
+    date_range: tuple[str, str]
+
+
+def load_market(data: Any, cfg: MRMSTrainConfig):  # -> sim.Market
+    from algospace.sim import Market
+
+    return Market.load(data, cfg.instrument, bar_minutes=cfg.sim.bar_minutes)
+
+
+def prepare_mrms_data(data: Any, cfg: MRMSTrainConfig, source: str | None = None) -> MRMSData:
+    """Bars (a sample name, a path or a frame) -> signals -> paths -> split by trading day.
+
+    The split cuts the valid signals `train_fraction` / `val_fraction` / rest by count, moved to
+    the start of that signal's trading day. A signal whose longest possible trade (its path:
+    max hold, session flat time) ends after the next split starts is dropped, so no trade
+    overlaps a boundary (with the default session-flat rule none needs dropping).
+    """
+    from algospace.signals import build_signals
+    from algospace.sim import build_paths
+
+    m = load_market(data, cfg)
+    sigs = build_signals(m.bars_5m, m.bars_30m, source or cfg.source, proxy=m.proxy)
+    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, config=cfg.sim)
+    valid = np.flatnonzero(paths.valid)
+    n = len(valid)
+    i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
+    if n < 20 or i_val < 1 or i_test <= i_val or i_test >= n:
+        raise DataError(f"{n} tradable signals are too few to split {cfg.train_fraction}/{cfg.val_fraction}/rest; use more data.")
+    day = paths.day[valid]
+    cuts = [int(day[i_val]), int(day[i_test])]
+    if cuts[0] == cuts[1]:
+        raise DataError("The validation and test splits start on the same trading day; use more data.")
+    split_of = np.searchsorted(np.asarray(cuts), day, side="right")  # 0 train, 1 val, 2 test
+    last_bar = paths.entry_index[valid] + paths.length[valid] - 1
+    trade_end = paths.bar_close_ns[last_bar]
+    next_start = np.asarray(cuts + [np.iinfo(np.int64).max])[split_of]
+    inside = trade_end <= next_start
+    rows = {name: valid[(split_of == k) & inside] for k, name in enumerate(SPLITS)}
+    dropped = {name: int(((split_of == k) & ~inside).sum()) for k, name in enumerate(SPLITS)}
+    return MRMSData(
+        signals=sigs, paths=paths, rows=rows,
+        boundaries={"val": pd.Timestamp(cuts[0], tz="UTC"), "test": pd.Timestamp(cuts[1], tz="UTC")},
+        dropped_at_boundary=dropped, proxy=m.proxy, data_fingerprint=data_fingerprint(m.bars),
+        date_range=(str(m.bars.index[0]), str(m.bars.index[-1])),
+    )
+
+
+def ppo_config(cfg: MRMSTrainConfig) -> PPOConfig:
+    return PPOConfig(**cfg.ppo.model_dump())
+
+
+# ----------------------------------------------------------------------------- episodes
+class Episodes:
+    """`n` parallel episodes over the training rows, each a `TradeReplay` from a random start."""
+
+    def __init__(self, data: MRMSData, rows: np.ndarray, cfg: MRMSTrainConfig, rng: np.random.Generator) -> None:
+        self.data, self.rows, self.cfg, self.rng = data, rows, cfg, rng
+        self.replays: list[Any] = [None] * cfg.n_envs
+        self.peak = np.zeros(cfg.n_envs)
+        for i in range(cfg.n_envs):
+            self._reset(i)
+
+    def _reset(self, i: int) -> None:
+        from algospace.sim import TradeReplay
+
+        for _ in range(100):
+            start = int(self.rng.integers(0, len(self.rows) - 1))
+            replay = TradeReplay(self.data.paths, self.data.signals, self.cfg.account, self.rows[start:])
+            if replay.next_signal() is not None:
+                self.replays[i] = replay
+                self.peak[i] = replay.account.balance
+                return
+        raise DataError("No tradable training signal found for an episode; use more data.")
+
+    def observations(self) -> np.ndarray:
+        return np.stack([r.observation() for r in self.replays])  # (N, 40)
+
+    def step(self, size: np.ndarray, stop: np.ndarray, rr: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """Apply the rules, trade every env's current signal -> (reward, done, stats); done envs restart."""
+        cfg, p = self.cfg, self.data.paths
+        rows = np.array([r.current for r in self.replays])
+        daily, mloss = rooms_from_vector(obs[:, 30:], cfg.account.daily_loss_limit, cfg.account.max_loss)
+        prop = rule_proposals(size, stop, rr, p.entry_price[rows], p.direction[rows], p.atr[rows], p.instrument,
+                              daily, mloss, cfg.account.max_contracts, cfg.sim)
+        rr_placed = prop.target_ticks / prop.stop_ticks
+        reward = np.zeros(len(rows))
+        done = np.zeros(len(rows))
+        stats = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
+        rc = cfg.reward
+        for i, replay in enumerate(self.replays):
+            before = replay.account.balance
+            dd_before = self.peak[i] - before
+            step = replay.act(int(prop.position_size[i]), float(stop[i]), float(rr_placed[i]))
+            after = replay.account.balance
+            self.peak[i] = max(self.peak[i], after)
+            dd_rise = max(0.0, (self.peak[i] - after) - dd_before)
+            net = after - before
+            reward[i] = (net - rc.drawdown_penalty * dd_rise) / rc.pnl_scale - rc.breach_penalty * len(step.breaches)
+            stats["pnl"] += net
+            stats["breaches"] += len(step.breaches)
+            stats["trades"] += float(step.outcome.size[0] > 0)
+            stats["contracts"] += float(step.outcome.size[0])
+            if replay.next_signal() is None:
+                done[i] = 1.0
+                self._reset(i)
+        return reward, done, stats
+
+
+# ----------------------------------------------------------------------------- validation
+def backtest_policy(model: MRMSModel, data: MRMSData, split: str, cfg: MRMSTrainConfig):  # -> (BacktestResult, Metrics)
+    """The deterministic policy (what RiskManager proposes) over one split, accounts reset on failure."""
+    from algospace.evaluation.mrms_strategies import Context, capped, network
+    from algospace.sim import backtest
+    from algospace.sim.metrics import summarize
+
+    rm = RiskManager(model.cpu().eval(), training={"account": cfg.account.model_dump(), "sim": cfg.sim.model_dump()})
+    ctx = Context(data.paths, cfg.account, cfg.sim)
+    result = backtest(data.paths, data.signals, capped(ctx, network(rm)), cfg.account, data.rows[split])
+    return result, summarize(result)
+
+
+def score(metrics: Any) -> float:
+    """Validation score: annualised daily Sortino (0 without trades or risk; capped at +-10) - 1 per rule breach."""
+    s = metrics.sortino_daily
+    s = 0.0 if math.isnan(s) else min(10.0, max(-10.0, s))
+    return float(s - metrics.rule_breaches)
+
+
+def _metrics_dict(m: Any) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.to_dict().items()}
+
+
+# ----------------------------------------------------------------------------- training
+_CHECKPOINT_KEYS = ("run_key", "policy", "optimizer", "best_model", "generator", "torch_rng", "np_rng", "iteration",
+                    "best", "bad_evals", "history")
+
+
+def _run_key(cfg: MRMSTrainConfig, data: MRMSData) -> str:
+    # Budget, iteration cap, threads and device do not change what an iteration computes: a run
+    # stopped by its budget or cap resumes under a larger one.
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device"})
+    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "rows": [len(v) for v in data.rows.values()]}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class TrainResult:
+    model: MRMSModel
+    metrics: dict[str, Any]
+    history: list[dict[str, float]]
+    data: MRMSData
+    log_std: list[float]
+
+
+def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = None, progress: bool = True) -> TrainResult:
+    """PPO on the training rows; the best policy by validation score is kept. Resumes from `checkpoint`."""
+    # --- setup ---------------------------------------------------------------------------
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    pcfg = ppo_config(cfg)
+    run_key = _run_key(cfg, data)
+
+    # --- init: scratch or resume ------------------------------------------------------------
+    policy = HybridPolicy(MRMSModel(MRMSConfig(n_sizes=cfg.account.max_contracts + 1)), pcfg.init_log_std).to(device)
+    opt = torch.optim.Adam(policy.parameters(), lr=pcfg.lr)
+    start_it, best, bad_evals, history = 0, -math.inf, 0, []
+    best_state: dict[str, torch.Tensor] | None = None
+    state = _read_checkpoint(checkpoint, run_key, _CHECKPOINT_KEYS) if checkpoint is not None else None
+    if state is not None:
+        policy.load_state_dict(state["policy"])
+        opt.load_state_dict(state["optimizer"])
+        best_state = state["best_model"] or None
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        rng.bit_generator.state = json.loads(state["np_rng"])
+        start_it, best, bad_evals = state["iteration"], state["best"], state["bad_evals"]
+        history = json.loads(state["history"])
+        log.info("resuming M-RMS training at iteration %d from %s", start_it, checkpoint)
+
+    # --- one loop -----------------------------------------------------------------------------
+    t0 = time.monotonic()
+    stop_reason = "max_iterations"
+    bar = _progress(progress)
+    task = bar.add_task("train mrms", total=cfg.max_iterations, completed=start_it, info="") if bar else None
+    k = policy.model.config.synergy_dim
+    try:
+        for it in range(start_it, cfg.max_iterations):
+            if bad_evals >= cfg.patience:
+                stop_reason = "early_stopping"
+                break
+            it_start = time.monotonic()
+            # Fresh episodes every iteration: no environment state crosses a checkpoint.
+            envs = Episodes(data, data.rows["train"], cfg, rng)
+            obs = envs.observations()
+            cols: dict[str, list[torch.Tensor]] = {n: [] for n in ("synergy", "account", "size", "z", "log_prob", "value", "reward", "done")}
+            totals = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
+            for _ in range(cfg.episode_signals):
+                x = torch.from_numpy(obs).to(device)
+                a, lp, v = act(policy, x[:, :k], x[:, k:], gen)
+                size, stop, rr = (t.cpu().numpy() for t in (a.size, a.stop_multiplier, a.reward_risk))
+                reward, done, stats = envs.step(size, stop.astype(np.float64), rr.astype(np.float64), obs)
+                for name, val in (("synergy", x[:, :k]), ("account", x[:, k:]), ("size", a.size), ("z", a.z), ("log_prob", lp),
+                                  ("value", v), ("reward", torch.from_numpy(reward).float().to(device)),
+                                  ("done", torch.from_numpy(done).float().to(device))):
+                    cols[name].append(val)
+                totals = {n: totals[n] + stats[n] for n in totals}
+                obs = envs.observations()
+            x = torch.from_numpy(obs).to(device)
+            _, _, last_value = act(policy, x[:, :k], x[:, k:], gen)  # truncated episodes bootstrap from here
+            roll = Rollout(**{n: torch.stack(v) for n, v in cols.items()}, last_value=last_value)
+            upd = ppo_update(policy, opt, roll, pcfg, gen)
+            n_steps = cfg.n_envs * cfg.episode_signals
+            row: dict[str, Any] = {"iteration": it + 1, "mean_reward": float(roll.reward.mean()), "pnl_per_step": totals["pnl"] / n_steps,
+                                   "trade_rate": totals["trades"] / n_steps, "breaches": totals["breaches"],
+                                   "contracts_per_trade": totals["contracts"] / max(1.0, totals["trades"]), **upd,
+                                   "log_std": [round(float(s), 4) for s in policy.log_std.detach().cpu()]}
+            if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.max_iterations:
+                _, vm = backtest_policy(policy.model, data, "val", cfg)
+                policy.model.to(device)
+                row["val_score"], row["val_sortino"], row["val_net_pnl"] = score(vm), vm.sortino_daily, vm.net_pnl
+                row["val_trades"], row["val_breaches"] = vm.trades, vm.rule_breaches
+                if row["val_score"] > best:
+                    best, bad_evals = row["val_score"], 0
+                    best_state = {kk: t.detach().cpu().clone() for kk, t in policy.model.state_dict().items()}
+                else:
+                    bad_evals += 1
+            history.append(row)
+            log.info("iteration %d: %s", it + 1, row)
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, {
+                    "run_key": run_key, "policy": policy.state_dict(), "optimizer": opt.state_dict(),
+                    "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                    "np_rng": json.dumps(rng.bit_generator.state), "iteration": it + 1, "best": best,
+                    "bad_evals": bad_evals, "history": json.dumps(history)})
+            if bar:
+                bar.update(task, advance=1, info=f"reward {row['mean_reward']:+.3f} val {best:+.2f}")
+            it_seconds = time.monotonic() - it_start
+            if (time.monotonic() - t0 + it_seconds) / 60.0 > cfg.max_minutes:
+                stop_reason = "time_budget"
+                break
+        else:
+            stop_reason = "early_stopping" if bad_evals >= cfg.patience else "max_iterations"
+    finally:
+        if bar:
+            bar.stop()
+
+    # --- evaluate the best policy on every split --------------------------------------------
+    notes: list[str] = []
+    model = policy.model.cpu()
+    if best_state is None:
+        notes.append("stopped before the first validation; the last iteration's weights are kept")
+    else:
+        model.load_state_dict(best_state)
+    model.eval()
+    metrics: dict[str, Any] = {}
+    for split in SPLITS:
+        _, m = backtest_policy(model, data, split, cfg)
+        metrics[split] = {**_metrics_dict(m), "score": score(m)}
+    metrics.update({"iterations": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
+                    "best_val_score": best if math.isfinite(best) else metrics["val"]["score"], "device": str(device)})
+    if notes:
+        metrics["notes"] = notes
+    return TrainResult(model=model, metrics=metrics, history=history, data=data,
+                       log_std=[float(s) for s in policy.log_std.detach().cpu()])
+
+
+def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, progress: bool = True) -> TrainResult:
+    """Bars (sample name, path or frame) -> signals -> PPO -> M-RMS artifact at `out` (provenance `trained`)."""
+    from algospace.artifacts import save_artifact
+    from algospace.features.synergy import synergy_vector_fingerprint
+    from algospace.sim import ACCOUNT_VECTOR_NAMES, ACCOUNT_VECTOR_VERSION
+
+    cfg = cfg or MRMSTrainConfig()
+    resolve_device(cfg.device)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory; give a directory path for the artifact.")
+    prepared = data if isinstance(data, MRMSData) else prepare_mrms_data(data, cfg)
+    ckpt = checkpoint_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = fit_mrms(prepared, cfg, checkpoint=ckpt, progress=progress)
+    times = prepared.signals.times
+    split = {name: {"signals": int(len(r)), "first": str(times[r[0]]) if len(r) else None, "last": str(times[r[-1]]) if len(r) else None,
+                    "dropped_at_boundary": prepared.dropped_at_boundary[name]} for name, r in prepared.rows.items()}
+    details = {
+        "proxy": prepared.proxy,
+        "instrument": cfg.instrument,
+        "source": prepared.signals.source,
+        "signal_counts": prepared.signals.counts(),
+        "split": split,
+        "split_boundaries": {k: v.isoformat() for k, v in prepared.boundaries.items()},
+        "account": cfg.account.model_dump(mode="json"),
+        "sim": cfg.sim.model_dump(mode="json"),
+        "synergy_vector_fingerprint": synergy_vector_fingerprint(),
+        "account_vector": {"version": ACCOUNT_VECTOR_VERSION, "names": list(ACCOUNT_VECTOR_NAMES)},
+        "policy_log_std": result.log_std,
+        "metrics": result.metrics,
+        "history": result.history,
+        "train_config": cfg.model_dump(mode="json"),
+    }
+    metadata = {
+        "feature_spec_fingerprint": synergy_vector_fingerprint(),
+        "training_data": {
+            "fingerprint": prepared.data_fingerprint, "start": prepared.date_range[0], "end": prepared.date_range[1],
+            "description": f"{len(prepared.signals)} {prepared.signals.source} signals on {prepared.proxy}; split by trading day "
+            f"{cfg.train_fraction:.0%} / {cfg.val_fraction:.0%} / rest: " + ", ".join(f"{k} {v['signals']}" for k, v in split.items()),
+        },
+        "training_metrics": flat_metrics({k: v for k, v in result.metrics.items() if k in SPLITS or not isinstance(v, dict)}),
+        "seed": cfg.seed,
+        "notes": [f"prices: {prepared.proxy}", *result.metrics.get("notes", [])],
+    }
+
+    def write_extra(directory: Path) -> None:
+        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
+
+    save_artifact(result.model, out, kind="mrms", provenance="trained", metadata=metadata, write_extra=write_extra)
+    if result.metrics["stop_reason"] != "time_budget":
+        ckpt.unlink(missing_ok=True)
+    return result
+
+
+__all__ = ["MRMSData", "TrainResult", "prepare_mrms_data", "fit_mrms", "train_mrms", "backtest_policy", "score", "Episodes"]
