@@ -6,7 +6,6 @@ fingerprints). Loading never unpickles, loads state dicts strictly and refuses u
 tampered artifacts unless the caller opts in. See docs/artifacts.md.
 """
 
-from algospace.artifacts.devices import resolve_device
 from algospace.artifacts.format import (
     CONFIG_FILE,
     FORMAT_VERSION,
@@ -42,7 +41,6 @@ __all__ = [
     "read_manifest",
     "register_legacy_importer",
     "require_safe_torch",
-    "resolve_device",
     "save_artifact",
     "verify_artifact",
 ]

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.artifacts.format import CONFIG_FILE, FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE, Manifest
 from algospace.artifacts.io import sha256_file
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.errors import DataError, InputError
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
