@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
-from algospace.artifacts.io import sha256_file
+from algospace.hashing import sha256_file
 from algospace.errors import ArtifactError
 from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
 

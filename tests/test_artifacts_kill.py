@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
-from algospace.artifacts.io import is_temp_name
+from algospace.artifacts.atomic_dir import is_temp_name
 from algospace.models import RDEConfig, RegimeVAE
 
 # ~2.5M parameters (10 MB of weights): a save takes long enough to be caught in the middle.

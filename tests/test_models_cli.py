@@ -112,7 +112,7 @@ def _rehash(path: Path) -> None:
     """Re-sign a tampered artifact so the check under test (not the checksums) must catch it."""
     import json
 
-    from algospace.artifacts.io import sha256_file
+    from algospace.hashing import sha256_file
 
     m = json.loads((path / "manifest.json").read_text())
     m["files"] = {rel: sha256_file(path / rel) for rel in m["files"]}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from algospace.artifacts.format import MANIFEST_FILE, Manifest
-from algospace.artifacts.io import is_temp_name
+from algospace.artifacts.atomic_dir import is_temp_name
 from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind, probe_file
 from algospace.artifacts.load import file_problems, load_artifact, read_manifest
 from algospace.errors import AlgoSpaceError

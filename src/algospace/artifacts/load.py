@@ -20,9 +20,9 @@ from safetensors.torch import load_file
 
 from algospace.devices import resolve_device
 from algospace.artifacts.format import CONFIG_FILE, FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE, Manifest
-from algospace.artifacts.io import sha256_file
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.errors import ArtifactError
+from algospace.hashing import sha256_file
 from algospace.models.registry import ModelSpec, config_from_dict, get_model_spec
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from algospace.artifacts.format import (
     LegacySource,
     Manifest,
 )
-from algospace.artifacts.io import sha256_file, write_dir_atomically
+from algospace.artifacts.atomic_dir import write_dir_atomically
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.errors import ArtifactError
+from algospace.hashing import sha256_file
 from algospace.models.registry import config_to_dict, get_model_spec
 
 log = logging.getLogger(__name__)

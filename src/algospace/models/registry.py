@@ -205,7 +205,8 @@ def dropout_problems(config: Any, name: str = "dropout") -> list[str]:
     return [] if 0.0 <= v < 1.0 else [f"{name}={v!r}: expected a probability in [0, 1)"]
 
 
-def _rde_config_problems(c: RDEConfig) -> list[str]:
+def rde_config_problems(c: RDEConfig) -> list[str]:
+    """Why an RDEConfig cannot be built (one line per problem); empty when it can."""
     out = positive_int_problems(
         c, ["input_dim", "d_model", "n_heads", "n_layers", "d_ff", "latent_dim", "head_hidden", "decoder_hidden",
             "max_len", "min_window", "max_window"]
@@ -224,5 +225,5 @@ def _rde_config_problems(c: RDEConfig) -> list[str]:
     return out
 
 
-register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers, check_config=_rde_config_problems)
+register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers, check_config=rde_config_problems)
 register_model("mrms", MRMSConfig, MRMSModel, check_config=mrms_config_problems)

@@ -23,6 +23,7 @@ import torch
 
 from algospace.devices import resolve_device
 from algospace.errors import DataError, InputError
+from algospace.hashing import sha256_json
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
@@ -144,18 +145,7 @@ def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, s
 
 def model_config(cfg: RDETrainConfig, input_dim: int) -> RDEConfig:
     """The architecture for this training config and feature width."""
-    m = cfg.model
-    return RDEConfig(
-        input_dim=input_dim,
-        d_model=m.d_model,
-        n_heads=m.n_heads,
-        n_layers=m.n_layers,
-        d_ff=m.d_ff,
-        dropout=m.dropout,
-        latent_dim=m.latent_dim,
-        head_hidden=m.head_hidden,
-        decoder_hidden=m.decoder_hidden,
-    )
+    return cfg.model.to_config(input_dim)
 
 
 @torch.no_grad()
@@ -218,8 +208,7 @@ def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
     # The wall-clock budget, thread count and device do not change what a step computes (up
     # to float noise on a GPU): a run stopped by its budget resumes under a larger one, anywhere.
     knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads", "device"})
-    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint})
 
 
 def checkpoint_path(out: Path) -> Path:
