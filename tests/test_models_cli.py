@@ -11,6 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from algospace.artifacts import save_artifact
+from algospace.artifacts.layout import extras_writer
 from algospace.cli import app
 from algospace.errors import ArtifactError
 from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
@@ -184,7 +185,7 @@ def _rde_with_spec(path: Path, spec, fingerprint: str | None) -> None:
     torch.manual_seed(0)
     cfg = RDEConfig(input_dim=spec.width, d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=8, decoder_hidden=8)
     save_artifact(RegimeVAE(cfg), path, kind="rde", provenance="trained",
-                  metadata={"feature_spec_fingerprint": fingerprint}, write_extra=lambda d: spec.save(d / "feature_spec"))
+                  metadata={"feature_spec_fingerprint": fingerprint}, write_extra=extras_writer(feature_spec=spec))
 
 
 def test_verify_checks_the_stored_feature_spec(tmp_path: Path, fitted_spec) -> None:

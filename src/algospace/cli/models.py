@@ -39,6 +39,7 @@ def inspect_cmd(
     Example: algospace models inspect runs/rde-1
     """
     from algospace.artifacts import LegacyReport, inspect_artifact
+    from algospace.artifacts.layout import FEATURE_SPEC_DIR, has_feature_spec
 
     report = inspect_artifact(path)
     console = _console()
@@ -82,7 +83,7 @@ def inspect_cmd(
         *((f"check: {c.name}", ("ok: " if c.ok else "[red]FAILED[/red]: ") + c.detail) for c in report.checks),
         ("weights sha256", m.weights_sha256),
         ("feature spec", (m.feature_spec_fingerprint or "not recorded")
-         + (" (feature_spec/ stored)" if any(f.startswith("feature_spec/") for f in m.files) else "")),
+         + (f" ({FEATURE_SPEC_DIR}/ stored)" if has_feature_spec(path, m) else "")),
         ("training data", f"{td.fingerprint or 'no fingerprint'}; {span}" + (f"; {td.description}" if td.description else "")),
         ("training metrics", metrics),
         ("seed", str(m.seed) if m.seed is not None else "not recorded"),

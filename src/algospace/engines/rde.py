@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,10 @@ import torch
 from algospace.errors import ArtifactError, InputError
 from algospace.features.regime.window import window_view
 from algospace.models.rde import RegimeVAE
+
+if TYPE_CHECKING:
+    from algospace.artifacts.format import Manifest
+    from algospace.features import FeatureSpec
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,12 @@ class RegimeDetectionEngine:
     """
 
     def __init__(
-        self, model: RegimeVAE, manifest: Any, feature_spec: Any, device: torch.device, training: dict | None = None
+        self,
+        model: RegimeVAE,
+        manifest: Manifest | None,
+        feature_spec: FeatureSpec,
+        device: torch.device,
+        training: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.manifest = manifest
@@ -72,34 +81,18 @@ class RegimeDetectionEngine:
         if backend not in BACKENDS:
             raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
         from algospace.artifacts import load_artifact
-        from algospace.features import FeatureSpec
+        from algospace.artifacts.layout import TRAINING_FILE, read_feature_spec, read_training, require_extras
 
-        path = Path(path)
         model, manifest = load_artifact(
             path, device=device, allow_untrained=allow_untrained, kind="rde",
             feature_spec_fingerprint=feature_spec_fingerprint, allow_spec_mismatch=allow_spec_mismatch,
         )
-        spec_dir = path / "feature_spec"
-        if not spec_dir.exists():
-            raise ArtifactError(f"RDE artifact {path} has no feature_spec/; retrain it with `algospace train rde`.")
-        spec = FeatureSpec.load(spec_dir)
-        expected = manifest.feature_spec_fingerprint
-        if expected and spec.fingerprint != expected:
-            raise ArtifactError(
-                f"RDE artifact {path}: its feature_spec/ has fingerprint {spec.fingerprint[:12]} but the weights were "
-                f"trained on {expected[:12]}; the artifact is inconsistent — retrain or restore it."
-            )
+        path = Path(path)
+        require_extras(path, manifest)
+        spec = read_feature_spec(path, manifest)
         if spec.width != model.config.input_dim:
             raise ArtifactError(f"RDE artifact {path}: feature width {spec.width} != model input {model.config.input_dim}.")
-        from algospace.training.rde import TRAINING_FILE
-
-        training_file = path / TRAINING_FILE
-        try:
-            training = json.loads(training_file.read_text()) if training_file.exists() else {}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} is unreadable ({exc}); retrain or restore it.") from exc
-        if not isinstance(training, dict):
-            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} must hold a JSON object.")
+        training = read_training(path)
         dev = next(model.parameters()).device
         engine = cls(model, manifest, spec, dev, training)
         try:

@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,17 +29,19 @@ from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
 from algospace.training.rde_config import RDETrainConfig
 
+if TYPE_CHECKING:
+    from algospace.features import FeatureSpec
+
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-TRAINING_FILE = "training.json"  # inside the artifact (checksummed): window, instrument, splits, history
 
 
 @dataclass
 class RDEData:
     """Windows and their split, ready for training. Built by `prepare_rde_data`."""
 
-    spec: Any  # the FeatureSpec fitted on the training part
+    spec: FeatureSpec  # fitted on the training part
     features: pd.DataFrame  # (rows, F) features of every bar after warm-up
     windows: dict[str, np.ndarray]  # split -> (N, T, F) float32
     window_ends: dict[str, pd.DatetimeIndex]
@@ -112,7 +114,9 @@ def _windows_by_split(
     return out, out_ends, (targets if horizon else None)
 
 
-def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: Any | None = None) -> RDEData:
+def prepare_rde_data(
+    bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: FeatureSpec | None = None
+) -> RDEData:
     """Bars -> 30-minute bars -> chronological split -> spec fitted on train only -> windows."""
     from algospace.features import FeatureSpec
 
@@ -414,6 +418,7 @@ def train_rde(
 ) -> TrainResult:
     """Bars (1- or 30-minute) -> features -> trained RDE artifact at `out` (provenance `trained`)."""
     from algospace.artifacts import save_artifact
+    from algospace.artifacts.layout import extras_writer
 
     cfg = cfg or RDETrainConfig()
     resolve_device(cfg.device)  # a missing GPU is reported before minutes of feature building
@@ -447,11 +452,8 @@ def train_rde(
         "notes": list(result.metrics.get("notes", [])),
     }
 
-    def write_extra(directory: Path) -> None:
-        data.spec.save(Path(directory) / "feature_spec")
-        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
-
-    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata, write_extra=write_extra)
+    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata,
+                  write_extra=extras_writer(feature_spec=data.spec, training=details))
     if result.metrics["stop_reason"] != "time_budget":
         ckpt.unlink(missing_ok=True)  # a budget-stopped run keeps it: rerun with more --max-minutes to continue
     return result
