@@ -21,6 +21,7 @@ from algospace.models.rde import RegimeVAE
 
 if TYPE_CHECKING:
     from algospace.artifacts.format import Manifest
+    from algospace.engines.runner import Runner
     from algospace.features import FeatureSpec
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class RegimeDetectionEngine:
         self.device = device
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
-        self._runner: Any = None  # an ONNX Runtime backend when enabled, else PyTorch runs
+        self._runner: Runner | None = None  # the fast path for some shapes (engines.runner); the rest runs eager
         self._cfg = model.config
 
     # --- construction -------------------------------------------------------------------
@@ -197,7 +198,26 @@ class RegimeDetectionEngine:
             raise InputError(
                 f"{what} holds NaN, inf or a value beyond float32 range (first at index {bad}); features must be finite."
             )
+        beyond = self._beyond_range(out)
+        if beyond is not None:
+            raise InputError(
+                f"{what} holds {out[tuple(beyond)]:.6g} at index {beyond}, outside the feature spec's range "
+                f"[-{self.input_limit:g}, {self.input_limit:g}] (its features are clipped there): these are not features "
+                "of this spec. Build them with engine.features(bars) or the spec's transform."
+            )
         return out
+
+    @property
+    def input_limit(self) -> float:
+        """The largest |value| a feature of this engine's spec takes: inputs beyond it are refused."""
+        return float(self.feature_spec.params.clip)
+
+    def _beyond_range(self, values: np.ndarray) -> list[int] | None:
+        """Index of the first value outside +-input_limit, or None (values must be finite)."""
+        limit = np.float32(self.input_limit)
+        if values.size == 0 or (values.max() <= limit and values.min() >= -limit):
+            return None
+        return np.argwhere(np.abs(values) > limit)[0].tolist()
 
     def _check_window(self, t: Any, what: str) -> int:
         lo, hi = self._cfg.min_window, min(self._cfg.max_window, self._cfg.max_len)
@@ -218,12 +238,18 @@ class RegimeDetectionEngine:
     def _encode(self, batch: np.ndarray) -> np.ndarray:
         if self._runner is not None and self._runner.accepts(batch):
             out = self._runner(batch)
-            return out.numpy() if isinstance(out, torch.Tensor) else out
-        with torch.inference_mode():
-            x = torch.from_numpy(batch)
-            if self.device.type != "cpu":
-                x = x.to(self.device)
-            return self.model.regime_vector(x).cpu().numpy()
+        else:
+            with torch.inference_mode():
+                x = torch.from_numpy(batch)
+                if self.device.type != "cpu":
+                    x = x.to(self.device)
+                out = self.model.regime_vector(x).cpu().numpy()
+        if not np.isfinite(out).all():  # never hand a trader a NaN: the model, not the input, is broken
+            raise ArtifactError(
+                f"The RDE ({self.backend}) answered finite, in-range features with NaN/inf; its weights are broken. "
+                "Verify the artifact (algospace models verify) and restore or re-train it."
+            )
+        return out
 
     def get_regime_vector(self, window: np.ndarray) -> np.ndarray:
         """One window (T, F) -> regime vector (latent_dim,) float32."""
@@ -279,6 +305,13 @@ class RegimeDetectionEngine:
         if not np.isfinite(values).all():
             r, c = np.argwhere(~np.isfinite(values))[0]
             raise InputError(f"feature {feats.columns[c]!r} is not finite at {feats.index[r]}; no NaN may reach the model.")
+        beyond = self._beyond_range(values)
+        if beyond is not None:
+            r, c = beyond
+            raise InputError(
+                f"feature {feats.columns[c]!r} is {values[r, c]:.6g} at {feats.index[r]}, outside the feature spec's "
+                f"range [-{self.input_limit:g}, {self.input_limit:g}]; pass bars, or features from engine.features(bars)."
+            )
         view = window_view(values, t)  # (N, T, F), no copy: batches are copied one at a time
         out = np.concatenate(
             [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]
