@@ -13,7 +13,8 @@ from typing import Any
 
 from algospace.artifacts.format import MANIFEST_FILE, Manifest
 from algospace.artifacts.atomic_dir import is_temp_name
-from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind, probe_file
+from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind
+from algospace.artifacts.pickle_scan import probe_file
 from algospace.artifacts.layout import FEATURE_SPEC_DIR, has_feature_spec, read_feature_spec, tree_entries
 from algospace.artifacts.load import file_problems, load_artifact, read_manifest, unlisted_files
 from algospace.errors import AlgoSpaceError
