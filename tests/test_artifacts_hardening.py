@@ -3,20 +3,18 @@ unlisted files, and wrong argument types, each refused with a clear ArtifactErro
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file, save_file
+from artifact_edits import edit_weights
 from typer.testing import CliRunner
 
 from algospace.artifacts import load_artifact, verify_artifact
 from algospace.cli import app
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import ArtifactError, InputError
-from algospace.hashing import sha256_file
 
 runner = CliRunner()
 
@@ -28,14 +26,6 @@ def _copy(tiny_rde, tmp_path: Path, name: str = "rde") -> Path:
     return dst
 
 
-def _resign(path: Path) -> None:
-    """Recompute every checksum, as an adversary (or a buggy tool) that re-signs its edit would."""
-    m = json.loads((path / "manifest.json").read_text())
-    m["files"] = {rel: sha256_file(path / rel) for rel in m["files"]}
-    m["weights_sha256"] = m["files"]["model.safetensors"]
-    (path / "manifest.json").write_text(json.dumps(m))
-
-
 def _failed(report) -> str:
     return " | ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
 
@@ -43,10 +33,7 @@ def _failed(report) -> str:
 @pytest.mark.timeout(120)
 def test_weights_scaled_by_1e30_fail_verify_load_and_list(tiny_rde, tmp_path: Path) -> None:
     path = _copy(tiny_rde, tmp_path / "runs")
-    weights = path / "model.safetensors"
-    tensors = {k: (v * 1e30 if v.is_floating_point() else v) for k, v in load_file(str(weights)).items()}
-    save_file(tensors, str(weights), metadata={"format": "pt", "algospace_kind": "rde"})
-    _resign(path)
+    edit_weights(path, lambda ts: ts.update({k: v * 1e30 for k, v in ts.items() if v.is_floating_point()}))
 
     report = verify_artifact(path)
     assert not report.ok and "probe input with NaN/inf" in _failed(report), _failed(report)
@@ -63,11 +50,7 @@ def test_weights_scaled_by_1e30_fail_verify_load_and_list(tiny_rde, tmp_path: Pa
 def test_absurd_but_finite_outputs_are_refused(tiny_rde, tmp_path: Path) -> None:
     """Weights scaled so the output is finite but far beyond any regime vector (|mu| > 1e4)."""
     path = _copy(tiny_rde, tmp_path)
-    weights = path / "model.safetensors"
-    tensors = load_file(str(weights))
-    tensors["fc_mu.net.3.bias"] = tensors["fc_mu.net.3.bias"] + 1e6
-    save_file(tensors, str(weights), metadata={"format": "pt", "algospace_kind": "rde"})
-    _resign(path)
+    edit_weights(path, lambda ts: ts["fc_mu.net.3.bias"].add_(1e6))
     with pytest.raises(ArtifactError, match="beyond the plausible"):
         load_artifact(path, device="cpu")
 
