@@ -4,6 +4,7 @@ unlisted files, and wrong argument types, each refused with a clear ArtifactErro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -84,6 +85,21 @@ def test_link_to_dev_zero_and_fifo_are_named_not_missing_and_never_read(tiny_rde
         load_artifact(path, device="cpu")
     r = runner.invoke(app, ["models", "verify", str(path)])
     assert r.exit_code != 0 and "FIFO" in r.output
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["link to /dev/zero", "FIFO"])
+def test_a_manifest_that_is_not_a_regular_file_is_named(tiny_rde, tmp_path: Path, kind: str) -> None:
+    path = _copy(tiny_rde, tmp_path)
+    (path / "manifest.json").unlink()
+    if kind == "FIFO":
+        os.mkfifo(path / "manifest.json")
+    else:
+        os.symlink("/dev/zero", path / "manifest.json")
+    expected = r"a FIFO \(named pipe\)" if kind == "FIFO" else "a symbolic link to /dev/zero"
+    with pytest.raises(ArtifactError, match=f"manifest.json is {expected}, not a regular file"):
+        load_artifact(path, device="cpu")
+    assert re.search(expected, _failed(verify_artifact(path)))
 
 
 @pytest.mark.parametrize("extra", ["evil.py", "model.pth", "feature_spec/extra.json"])

@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 
 from algospace.devices import resolve_device
 from algospace.artifacts.format import CONFIG_FILE, FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE, Manifest
-from algospace.artifacts.layout import TreeEntries, tree_entries
+from algospace.artifacts.layout import TreeEntries, describe_special, tree_entries
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.errors import ArtifactError, InputError
 from algospace.hashing import sha256_file
@@ -114,6 +114,11 @@ def read_manifest(root: Path) -> Manifest:
             "A legacy .pth checkpoint must be converted first: algospace models import-legacy FILE --kind KIND --out DIR."
         )
     mpath = root / MANIFEST_FILE
+    if mpath.is_symlink() or (mpath.exists() and not mpath.is_file()):
+        raise ArtifactError(
+            f"{mpath} is {describe_special(mpath)}, not a regular file: an artifact holds regular files only, so it "
+            "was not read. Restore the artifact from a good copy."
+        )
     if not mpath.is_file():
         raise ArtifactError(
             f"{root} has no {MANIFEST_FILE}: it is not an algospace artifact, or an incomplete copy of one; "
