@@ -6,7 +6,6 @@ fitted feature spec, the device, input validation, batching and inference mode.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
