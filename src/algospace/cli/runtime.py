@@ -17,11 +17,16 @@ SIGNALS_HELP = "components (every MLMI/NW-RQK/FVG signal; what the models are tr
 
 def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, signals: str, trade_from: str | None,
              durable: bool):  # noqa: ANN202 - (runtime, source frame, trade_from text)
+    import torch
+
     from algospace.data import load_data, resolve_instrument
     from algospace.runtime.deciders import ModelDecider
     from algospace.runtime.models import ModelSet
     from algospace.runtime.runner import Runtime, RuntimeConfig
 
+    # One intra-op thread: the runtime serves one window at a time, and threads that spin-wait
+    # for a core another process holds turn a 3 ms call into a 100+ ms one (docs/benchmarks.md).
+    torch.set_num_threads(1)
     models_set = ModelSet.load(models, device=device)
     frame = load_data(data)
     source = resolve_instrument(None, frame)
@@ -39,8 +44,7 @@ def _trade_from(text: str | None, models) -> datetime | None:  # noqa: ANN001
     if text is None or text == "all":
         return None
     if text == "test":
-        split = (getattr(models.core, "training", None) or {}).get("split", {})
-        start = split.get("test_start") if isinstance(split, dict) else None
+        start = (models.core.training.get("split_boundaries") or {}).get("test")
         if start is None:
             raise InputError("--trade-from test: the core artifact records no test period; pass a date or 'all'.")
         return pd.Timestamp(start).to_pydatetime()

@@ -58,6 +58,6 @@ class BarStage:
         return None if t is None else pd.Timestamp(t, tz="UTC") if isinstance(t, int) else pd.Timestamp(t)
 
     def _publish(self, done: list[tuple[Bar, int]]) -> None:
-        done.sort(key=lambda bm: (bm[0].timestamp + pd.Timedelta(minutes=bm[1]), bm[1]))
+        done.sort(key=lambda bm: (bm[0].timestamp.value + bm[1] * 60_000_000_000, bm[1]))  # (close, length)
         for b, m in done:
             self.bus.publish(BarClosed(m, b.timestamp, b.open, b.high, b.low, b.close, b.volume))

@@ -41,16 +41,24 @@ class ModelSet:
         rde = RegimeDetectionEngine.load(root / "rde", device=device)
         mrms = RiskManager.load(root / "mrms", device=device)
         core = DecisionCore.load(root / "core", device=device)
-        specs = {k: getattr(m.manifest, "feature_spec_fingerprint", None) for k, m in (("rde", rde), ("mrms", mrms), ("core", core))}
-        recorded = {k: v for k, v in specs.items() if v}
-        if len(set(recorded.values())) > 1:
-            detail = ", ".join(f"{k} {v[:12]}" for k, v in recorded.items())
+        # the core records the RDE spec it was trained on and the rde/ and mrms/ weights it used
+        spec_rde, spec_core = rde.manifest.feature_spec_fingerprint, core.manifest.feature_spec_fingerprint
+        if spec_core and spec_rde and spec_core != spec_rde:
             raise ArtifactError(
-                f"models in {root} were trained on different feature specs ({detail}); all models of a run must share "
-                "the RDE's spec. Retrain the others against this rde/ (algospace train mrms/core --models ...)."
+                f"models in {root}: core/ was trained on feature spec {spec_core[:12]} but rde/ uses {spec_rde[:12]}; all "
+                "models of a run must share the RDE's spec. Retrain the core against this rde/ (algospace train core "
+                f"--models {root})."
             )
+        for kind, engine in (("rde", rde), ("mrms", mrms)):
+            used = (core.training.get(kind) or {}).get("files", {}).get("model.safetensors")
+            have = engine.manifest.files.get("model.safetensors")
+            if used and have and used != have:
+                raise ArtifactError(
+                    f"models in {root}: core/ was trained with another {kind}/ (weights {used[:12]}, found {have[:12]}); "
+                    f"its labels and inputs came from that model. Retrain the core: algospace train core --models {root}."
+                )
         return cls(rde, mrms, core, root)
 
     def hashes(self) -> dict[str, str]:
         """sha256 of each model's weights (from the verified manifests)."""
-        return {k: str(getattr(getattr(self, k).manifest, "weights_sha256", "")) for k in KINDS}
+        return {k: str(getattr(self, k).manifest.weights_sha256) for k in KINDS}

@@ -241,8 +241,8 @@ class Runtime:
     def equity_frame(self) -> pd.DataFrame:
         """Cumulative net P&L and drawdown at each trading day's end (days with signals)."""
         trades = self.trades_frame()
-        days = pd.to_datetime(np.asarray(self.days, dtype=np.int64), utc=True)
-        daily = trades.groupby("day")["net_usd"].sum().reindex(days, fill_value=0.0) if len(days) else pd.Series(dtype=float)
+        days = pd.DatetimeIndex(pd.to_datetime(np.asarray(self.days, dtype=np.int64), utc=True), name="day")
+        daily = trades.groupby("day")["net_usd"].sum().reindex(days, fill_value=0.0).astype("float64")
         equity = daily.cumsum()
         frame = pd.DataFrame({"pnl": daily, "equity": equity, "drawdown": equity - equity.cummax().clip(lower=0.0)})
         frame.index.name = "day"
