@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from algospace.cli import read_options as ro
 from algospace.errors import DataError, InputError
 from algospace.io import atomic_write_parquet
 
@@ -48,6 +49,10 @@ def info_cmd(
     file: Annotated[str, typer.Argument(help="Bar or tick file (CSV/Parquet), or a sample name such as spy-1m.")],
     instrument: Annotated[Optional[str], typer.Option(help="Instrument whose sessions to use (default: the sample's, else config data.instrument).")] = None,
     repairs: Annotated[int, typer.Option(help="Also list up to this many repaired rows.")] = 0,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Summarise a bar or tick file: range, rows, sessions, gaps and flaws.
 
@@ -58,7 +63,7 @@ def info_cmd(
     """
     from algospace.data.info import describe
 
-    info = describe(file, instrument)
+    info = describe(file, instrument, **ro.read_options(format, time_column, timezone, dayfirst))
     table = Table(title=f"data info: {file}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
@@ -78,6 +83,10 @@ def bars_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output Parquet file.")] = Path("bars.parquet"),
     fill_gaps: Annotated[bool, typer.Option(help="Fill missing bars inside a session with the last close and zero volume (flagged in a 'filled' column).")] = False,
     heikin_ashi: Annotated[bool, typer.Option("--heikin-ashi", help="Write Heikin-Ashi candles instead of plain bars.")] = False,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Build session-aligned time bars from ticks or finer bars and write them to Parquet.
 
@@ -93,7 +102,7 @@ def bars_cmd(
         raise InputError(f"--out must end in .parquet; received {out}.")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
         task = progress.add_task(f"loading {data}", total=3)
-        frame = load_data(data)
+        frame = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
         progress.update(task, advance=1, description=f"building {minutes}-minute bars")
         bars = make_bars(frame, minutes, instrument, fill_gaps=fill_gaps)
         if len(bars) == 0:

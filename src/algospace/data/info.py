@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ class DataInfo:
     zero_volume: int
     flaws: dict[str, int] = field(default_factory=dict)
     repair_report: RepairReport | None = None
+    file_format: str | None = None
+    notes: list[str] = field(default_factory=list)
     holidays: list[tuple[pd.Timestamp, str]] = field(default_factory=list)  # trade dates without a session
     early_closes: list[pd.Timestamp] = field(default_factory=list)  # UTC closes of shortened sessions
     rows_after_early_close: int = 0  # rows between an early close and the next open
@@ -47,7 +50,7 @@ class DataInfo:
         fmt = lambda t: f"{t} ({t.tz_convert(tz).strftime('%Y-%m-%d %H:%M:%S %Z')})"  # noqa: E731
         out = [
             ("source", self.source),
-            ("kind", self.kind),
+            ("kind", self.kind + (f" ({self.file_format} layout)" if self.file_format else "")),
             ("instrument / calendar", f"{self.instrument} / {self.calendar}"),
             ("rows", f"{self.rows:,}"),
             ("first", fmt(self.start)),
@@ -66,6 +69,8 @@ class DataInfo:
             ("largest gap", f"{_td(self.largest_gap)}" + (f" after {fmt(self.largest_gap_at)}" if self.largest_gap_at is not None else "")),
             ("zero-volume rows", f"{self.zero_volume:,}"),
         ]
+        if self.notes:
+            out.append(("read notes", "; ".join(self.notes)))
         if self.flaws:
             out.append(("flaws repaired on load", ", ".join(f"{n:,} {k}" for k, n in sorted(self.flaws.items()))))
         else:
@@ -81,9 +86,11 @@ def _td(t: pd.Timedelta) -> str:
     return str(t).replace("0 days ", "")
 
 
-def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | None = None) -> DataInfo:
+def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | None = None, **read: Any) -> DataInfo:
     """Summarise a bars/ticks file, a sample name or a frame; bar files load with repair=True
     so their fixable flaws are counted rather than raised.
+
+    `read`: timestamp_column, timezone, format, dayfirst (see `load_bars`).
 
     Example: ``describe("spy-1m").lines()``
     """
@@ -92,7 +99,7 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
         frame, name = source, "frame"
         kind = "bars" if "open" in frame.columns else "ticks"
     else:
-        src = open_source(source, repair=True)
+        src = open_source(source, repair=True, **read)
         frame, name, kind, report = src.frame, src.name, src.kind, src.report
     inst = resolve_instrument(instrument, frame)
     cal = inst.calendar
@@ -150,6 +157,8 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
         zero_volume=int((frame["volume"].to_numpy() == 0).sum()),
         flaws=flaws,
         repair_report=report,
+        file_format=frame.attrs.get("format"),
+        notes=list(frame.attrs.get("notes") or []),
         holidays=holidays,
         early_closes=early,
         rows_after_early_close=after_early,
