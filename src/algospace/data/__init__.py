@@ -10,6 +10,7 @@ Example::
 
 from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_bars
 from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
+from algospace.data.continuous_futures import Continuous, continuous
 from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
 from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments, resolve_instrument
@@ -37,6 +38,8 @@ __all__ = [
     "SessionCalendar",
     "Tick",
     "bars_to_frame",
+    "continuous",
+    "Continuous",
     "get_calendar",
     "get_instrument",
     "heikin_ashi",

@@ -97,6 +97,19 @@ class ExchangeCalendar:
         inside = (j >= 0) & (ts < seg.close[jj])
         return seg.open[jj], seg.close[jj], inside
 
+    def trade_dates(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
+        """Trade date (UTC-naive midnight ns) of each tz-aware timestamp; a time outside every
+        session counts towards the next session (its trades settle there)."""
+        ts = timestamps.as_unit("ns").asi8
+        if len(ts) == 0:
+            return np.empty(0, dtype=np.int64)
+        seg = self.segments(int(ts.min()), int(ts.max()))
+        j = np.searchsorted(seg.open, ts, side="right") - 1
+        jj = np.maximum(j, 0)
+        inside = (j >= 0) & (ts < seg.close[jj])
+        nxt = np.minimum(j + 1, len(seg.day) - 1)
+        return np.where(inside, seg.day[jj], seg.day[nxt])
+
     def locate_one(self, ts_ns: int) -> tuple[int, int, bool]:
         """Scalar `locate` for streaming: (segment_open_ns, segment_close_ns, in_session)."""
         seg = self.segments(ts_ns, ts_ns)
