@@ -189,7 +189,7 @@ def _segments(library_name: str, weekmask: str | None, y0: int, y1: int) -> Segm
         has = (bs.notna() & be.notna()).to_numpy()
         bs_ns = np.where(has, ns("break_start") if has.any() else 0, 0)
         be_ns = np.where(has, ns("break_end") if has.any() else 0, 0)
-        has &= (be_ns > bs_ns) & (bs_ns > o) & (be_ns < c)
+        has = has & (be_ns > bs_ns) & (bs_ns > o) & (be_ns < c)
         # A session with a break is two segments: open..break_start and break_end..close.
         opens = np.concatenate([o, be_ns[has]])
         closes = np.concatenate([np.where(has, bs_ns, c), c[has]])
