@@ -100,21 +100,24 @@ def test_errors():
         continuous({"H": h, "M": h.copy()}, instrument="ES")
 
 
-def test_cli_continuous_writes_series_and_rolls(tmp_path):
+def test_cli_continuous_from_ninjatrader_exports(tmp_path):
     h, m = _h_m()
     files = []
     for name, frame in (("ESH19", h), ("ESM19", m)):
-        p = tmp_path / f"{name}.csv"
-        local = frame.copy()
-        local.index = local.index.tz_convert(CT).tz_localize(None)
-        local.to_csv(p, index_label="datetime")
+        p = tmp_path / f"ES {name[-3:]}.Last.txt"  # NinjaTrader's own file names and layout
+        local = frame.index.tz_convert(CT)
+        lines = [f"{t:%Y%m%d %H%M%S};{r.open};{r.high};{r.low};{r.close};{int(r.volume)}" for t, r in zip(local, frame.itertuples())]
+        p.write_text("\n".join(lines) + "\n")
         files.append(str(p))
     out = tmp_path / "es_cont.parquet"
     res = runner.invoke(app, ["data", "continuous", files[1], files[0], "--roll", "volume", "--adjust", "difference",
                               "--instrument", "ES", "--timezone", CT, "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "1 rolls" in res.output and "ESH19 -> ESM19" in res.output
+    assert "1 rolls" in res.output and "ES H19 -> ES M19" in res.output
     series = load_bars(out)
+    # NinjaTrader stamps bars at their close: the 09:00 CT stamp becomes 03:00 (the smallest
+    # spacing here is the 6 hours from 09:00 to 15:00); trade dates and prices are unchanged.
     assert len(series) == 30 and series["close"].iloc[0] == 2810.75
+    assert series.index[0] == pd.Timestamp("2019-03-04 03:00", tz=CT)
     rolls = pd.read_csv(tmp_path / "es_cont.rolls.csv")
     assert rolls.loc[0, "trade_date"] == "2019-03-08" and rolls.loc[0, "difference"] == 10.75
