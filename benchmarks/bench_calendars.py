@@ -21,13 +21,16 @@ from algospace.data.sessions import WEEKLY_CME_GLOBEX, WEEKLY_NYSE_RTH
 REPEAT = 21
 
 
-def _times(fn, repeat: int = REPEAT) -> tuple[float, float]:
+def _once(fn) -> float:
+    t0 = time.perf_counter()
     fn()
-    t = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1e3)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def _times(fn, repeat: int = REPEAT) -> tuple[float, float]:
+    """(p50, p99) in milliseconds after one warm-up call."""
+    fn()
+    t = [_once(fn) for _ in range(repeat)]
     return float(np.percentile(t, 50)), float(np.percentile(t, 99))
 
 

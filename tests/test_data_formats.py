@@ -26,6 +26,14 @@ def _write(tmp_path, name: str, text: str):
     return p
 
 
+def _loads(path, fmt: str, times: tuple[str, ...], tz: str = UTC, **kw) -> pd.DataFrame:
+    """load_bars(path, **kw) must detect `fmt` and give exactly `times` (local in `tz`)."""
+    bars = load_bars(path, **kw)
+    assert bars.attrs["format"] == fmt
+    assert list(bars.index) == _ts(*times, tz=tz)
+    return bars
+
+
 def test_ninjatrader_bars_and_ticks(tmp_path):
     # NinjaTrader stamps a minute bar by its close: 09:31 is the 09:30-09:31 bar.
     p = _write(tmp_path, "ES 03-19.Last.txt", "20190102 093100;2500.25;2501;2499.75;2500.5;120\n20190102 093200;2500.5;2502;2500;2501.75;80\n"
@@ -45,41 +53,31 @@ def test_ninjatrader_bars_and_ticks(tmp_path):
 def test_tradingview_time_in_unix_seconds(tmp_path):
     p = _write(tmp_path, "CME_MINI_ES1!, 30.csv", "time,open,high,low,close,Volume,MA\n1546439400,2500,2510,2495,2505,1000,2501.2\n"
                                                  "1546441200,2505,2506,2490,2492,900,2502\n")
-    bars = load_bars(p)
-    assert bars.attrs["format"] == "tradingview"
-    assert list(bars.index) == _ts("2019-01-02 14:30", "2019-01-02 15:00")
+    _loads(p, "tradingview", ("2019-01-02 14:30", "2019-01-02 15:00"))
 
 
 def test_sierra_chart_date_and_time_columns(tmp_path):
     p = _write(tmp_path, "ESH19.scid_BarData.txt", "Date, Time, Open, High, Low, Last, Volume, NumberOfTrades, BidVolume, AskVolume\n"
                                                   "2019/1/2, 08:30:00, 2500, 2501, 2499, 2500.5, 10, 4, 5, 5\n"
                                                   "2019/1/2, 08:31:00, 2500.5, 2502, 2500, 2501, 12, 6, 6, 6\n")
-    bars = load_bars(p, timezone="America/Chicago")
-    assert bars.attrs["format"] == "sierra"
-    assert list(bars.index) == _ts("2019-01-02 08:30", "2019-01-02 08:31", tz="America/Chicago")
+    bars = _loads(p, "sierra", ("2019-01-02 08:30", "2019-01-02 08:31"), "America/Chicago", timezone="America/Chicago")
     assert bars["close"].tolist() == [2500.5, 2501.0]  # Sierra's 'Last' is the close
 
 
 def test_metatrader_4_and_5(tmp_path):
     mt4 = _write(tmp_path, "EURUSD60.csv", "2017.01.02,00:00,1.0520,1.0530,1.0510,1.0525,120\n2017.01.02,01:00,1.0525,1.0540,1.0520,1.0535,80\n")
-    bars = load_bars(mt4)
-    assert bars.attrs["format"] == "metatrader"
-    assert list(bars.index) == _ts("2017-01-02 00:00", "2017-01-02 01:00")
+    _loads(mt4, "metatrader", ("2017-01-02 00:00", "2017-01-02 01:00"))
     mt5 = _write(tmp_path, "EURUSD_H1.csv", "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
                                           "2017.01.13\t10:00:00\t1.06\t1.07\t1.05\t1.065\t321\t0\t2\n"
                                           "2017.01.13\t11:00:00\t1.065\t1.07\t1.06\t1.066\t300\t0\t2\n")
-    bars = load_bars(mt5, timezone="Europe/Athens")
-    assert bars.attrs["format"] == "metatrader"
-    assert list(bars.index) == _ts("2017-01-13 10:00", "2017-01-13 11:00", tz="Europe/Athens")
+    bars = _loads(mt5, "metatrader", ("2017-01-13 10:00", "2017-01-13 11:00"), "Europe/Athens", timezone="Europe/Athens")
     assert bars["volume"].tolist() == [321, 300] and any("TICKVOL" in n for n in bars.attrs["notes"])
 
 
 def test_interactive_brokers_date_with_two_spaces_and_zone(tmp_path):
     p = _write(tmp_path, "ib.csv", "date,open,high,low,close,volume,average,barCount\n20190102  09:30:00,250.1,250.5,249.9,250.2,1000,250.2,50\n"
                                    "20190102  09:31:00,250.2,250.6,250.0,250.4,900,250.3,40\n")
-    bars = load_bars(p, timezone="America/New_York")
-    assert bars.attrs["format"] == "ib"
-    assert list(bars.index) == _ts("2019-01-02 09:30", "2019-01-02 09:31", tz="America/New_York")
+    _loads(p, "ib", ("2019-01-02 09:30", "2019-01-02 09:31"), "America/New_York", timezone="America/New_York")
     z = _write(tmp_path, "ibz.csv", "date,open,high,low,close,volume\n20190102 09:30:00 US/Eastern,1,1,1,1,1\n")
     assert list(load_bars(z).index) == _ts("2019-01-02 09:30", tz="America/New_York")  # the zone the cells name
 
@@ -89,9 +87,7 @@ def test_databento_nanoseconds_and_fixed_point_prices(tmp_path):
     p = _write(tmp_path, "glbx-mdp3-ohlcv-1m.csv", "ts_event,rtype,publisher_id,instrument_id,open,high,low,close,volume,symbol\n"
                                                   f"{ns},33,1,5002,2500250000000,2501000000000,2499750000000,2500500000000,120,ESH9\n"
                                                   f"{ns + 60 * 10**9},33,1,5002,2500500000000,2502000000000,2500000000000,2501750000000,80,ESH9\n")
-    bars = load_bars(p)
-    assert bars.attrs["format"] == "databento"
-    assert list(bars.index) == _ts("2019-01-02 14:30", "2019-01-02 14:31")
+    bars = _loads(p, "databento", ("2019-01-02 14:30", "2019-01-02 14:31"))
     assert bars["open"].tolist() == [2500.25, 2500.5] and any("1e-9" in n for n in bars.attrs["notes"])
     t = _write(tmp_path, "trades.csv", f"ts_event,price,size,side\n{ns},2500.25,3,B\n{ns + 5},2500.5,1,A\n")
     ticks = load_ticks(t)
@@ -113,8 +109,7 @@ def test_yfinance_adj_close_ignored_and_multirow_header(tmp_path):
 @pytest.mark.parametrize("col", ["timestamp", "datetime", "Date", "time"])
 def test_plain_time_column_names(tmp_path, col):
     p = _write(tmp_path, "plain.csv", f"{col},open,high,low,close,volume\n2019-01-02 14:30:00,1,2,1,2,5\n")
-    bars = load_bars(p)
-    assert bars.attrs["format"] == "plain" and list(bars.index) == _ts("2019-01-02 14:30")
+    _loads(p, "plain", ("2019-01-02 14:30",))
 
 
 def test_named_format_must_match_and_unknown_format(tmp_path):
