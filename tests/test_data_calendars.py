@@ -94,3 +94,27 @@ def test_data_info_spy_shows_holidays_and_early_closes():
     text = " ".join(res.output.split())
     for needle in ("holidays (exchange closed)", "Thanksgiving", "early closes", "2017-11-24 13:00", "413 after early closes"):
         assert needle in text, needle
+
+
+def test_schedule_disk_cache_round_trip_and_corrupt_file(tmp_path, monkeypatch):
+    from algospace.data import calendars
+
+    def forget() -> None:
+        calendars._segments.cache_clear()
+        calendars._year_segments.cache_clear()
+
+    monkeypatch.setenv("ALGOSPACE_CACHE_DIR", str(tmp_path))
+    forget()
+    ts = pd.DatetimeIndex([pd.Timestamp("2019-11-29 12:59", tz=NY), pd.Timestamp("2019-11-29 13:00", tz=NY)])
+    fresh = get_calendar("nyse-rth").locate(ts)
+    files = sorted(p.name for p in (tmp_path / "calendars").iterdir())
+    assert files and all(f.startswith("NYSE-default-") and f.endswith(".npy") for f in files)
+    forget()
+    cached = get_calendar("nyse-rth").locate(ts)  # read back from disk
+    assert all((a == b).all() for a, b in zip(fresh, cached)) and cached[2].tolist() == [True, False]
+    for f in (tmp_path / "calendars").iterdir():
+        f.write_bytes(b"not an array")
+    forget()
+    again = get_calendar("nyse-rth").locate(ts)  # unreadable cache: recomputed, same answer
+    assert all((a == b).all() for a, b in zip(fresh, again))
+    forget()

@@ -42,7 +42,7 @@ def test_ninjatrader_bars_and_ticks(tmp_path):
     assert bars.attrs["format"] == "ninjatrader"
     assert list(bars.index) == _ts("2019-01-02 09:30", "2019-01-02 09:31", "2019-01-02 09:32", tz="America/New_York")
     assert bars["close"].tolist() == [2500.5, 2501.75, 2502.0] and bars["volume"].tolist() == [120, 80, 95]
-    assert any("shifted back 0 days 00:01:00" in n for n in bars.attrs["notes"])
+    assert any("shifted back one bar (00:01:00)" in n for n in bars.attrs["notes"])
     t = _write(tmp_path, "ES 03-19.Last.ticks.txt", "20190102 093000 0500000;2500.25;2500;2500.25;3\n20190102 093001 1000000;2500.5;2500.25;2500.5;1\n")
     ticks = load_ticks(t, timezone="America/Chicago")
     assert ticks.attrs["format"] == "ninjatrader"

@@ -18,16 +18,24 @@ Any other name PMC knows (`pandas_market_calendars.get_calendar_names()`) works 
 
 A calendar splits time into *segments*: a session, or the parts of a session on either side of
 a break (lunch breaks, historical halts). Bars align to the segment open and never span a break
-or a close. Schedules are computed once per calendar and year and cached, so locating 300k
-timestamps is a binary search over a few hundred session edges.
+or a close. Schedules are computed once per calendar and year and cached (in memory, and on
+disk under ~/.cache/algospace/calendars keyed by the library version, so a new process needs
+neither the library import nor the schedule), so locating 300k timestamps is a binary search
+over a few hundred session edges.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import importlib.metadata
+import io
+import logging
+import os
+import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +43,8 @@ import pandas as pd
 
 from algospace.data.sessions import SessionCalendar
 from algospace.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class Segments(NamedTuple):
@@ -71,7 +81,8 @@ class ExchangeCalendar:
 
     def segments(self, first_ns: int, last_ns: int) -> Segments:
         """All segments of the trade dates that can hold times `first_ns`..`last_ns` (UTC ns)."""
-        y0 = pd.Timestamp(int(first_ns), tz="UTC").year
+        # Two days back: a session of the previous year (by trade date) may end after New Year in UTC.
+        y0 = pd.Timestamp(int(first_ns) - 2 * 86_400 * 10**9, tz="UTC").year
         y1 = pd.Timestamp(int(last_ns), tz="UTC").year + 1  # an evening open belongs to the next trade date
         return _segments(self.library_name, self.weekmask, y0, y1)
 
@@ -178,9 +189,8 @@ def _schedule_range(library_name: str, weekmask: str | None, y0: int, y1: int) -
     return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
-@functools.lru_cache(maxsize=256)
-def _segments(library_name: str, weekmask: str | None, y0: int, y1: int) -> Segments:
-    sched = _schedule_range(library_name, weekmask, y0, y1)
+def _year_segments_from_library(library_name: str, weekmask: str | None, year: int) -> Segments:
+    sched = _schedule_year(library_name, weekmask, year)
     ns = lambda col: sched[col].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()  # noqa: E731
     o, c = ns("market_open"), ns("market_close")
     day = sched.index.as_unit("ns").asi8
@@ -197,6 +207,54 @@ def _segments(library_name: str, weekmask: str | None, y0: int, y1: int) -> Segm
         order = np.argsort(opens, kind="stable")
         o, c, day = opens[order], closes[order], days[order]
     return Segments(o, c, day)
+
+
+def _cache_file(library_name: str, weekmask: str | None, year: int) -> Path | None:
+    """Where one year's segments are kept between processes, keyed by the library's version
+    (None when no version is known). ALGOSPACE_CACHE_DIR overrides ~/.cache/algospace."""
+    try:
+        version = importlib.metadata.version("pandas_market_calendars")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    root = Path(os.environ.get("ALGOSPACE_CACHE_DIR") or Path.home() / ".cache" / "algospace")
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{library_name}-{weekmask or 'default'}-{year}-pmc{version}")
+    return root / "calendars" / f"{key}.npy"
+
+
+@functools.lru_cache(maxsize=None)
+def _year_segments(library_name: str, weekmask: str | None, year: int) -> Segments:
+    """One year's segments, from the disk cache when a previous process computed them.
+
+    Why a disk cache: importing pandas_market_calendars and computing schedules costs ~0.5-2 s
+    in a fresh process, more than building 30-minute bars from the whole SPY sample; the cached
+    arrays load in about a millisecond. A missing or unreadable cache only means recomputing.
+    """
+    path = _cache_file(library_name, weekmask, year)
+    if path is not None and path.is_file():
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.ndim == 2 and arr.shape[0] == 3 and arr.dtype == np.int64:
+                return Segments(arr[0].copy(), arr[1].copy(), arr[2].copy())
+        except (OSError, ValueError) as exc:
+            log.debug("calendar cache %s unreadable (%s); recomputing", path, exc)
+    seg = _year_segments_from_library(library_name, weekmask, year)
+    if path is not None:
+        try:
+            from algospace.io import atomic_write_bytes
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            buf = io.BytesIO()
+            np.save(buf, np.stack([seg.open, seg.close, seg.day]).astype(np.int64), allow_pickle=False)
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError as exc:
+            log.debug("calendar cache %s not written (%s)", path, exc)
+    return seg
+
+
+@functools.lru_cache(maxsize=256)
+def _segments(library_name: str, weekmask: str | None, y0: int, y1: int) -> Segments:
+    parts = [_year_segments(library_name, weekmask, y) for y in range(y0, y1 + 1)]
+    return Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in Segments._fields))
 
 
 BUILTIN = {

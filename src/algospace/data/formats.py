@@ -383,7 +383,8 @@ def shift_close_stamps(index: pd.DatetimeIndex, name: str) -> tuple[pd.DatetimeI
     if not pos.size:
         raise DataError(f"{name}: one bar (or one time) only; a NinjaTrader bar's length comes from the spacing of its bars.")
     step = int(pos.min())
-    return index - pd.Timedelta(step, unit="ns"), f"bars stamped at their close shifted back {pd.Timedelta(step, unit='ns')} to their open"
+    length = str(pd.Timedelta(step, unit="ns")).replace("0 days ", "")
+    return index - pd.Timedelta(step, unit="ns"), f"bars stamped at their close shifted back one bar ({length}) to their open"
 
 
 __all__ = ["FORMATS", "Table", "read_table", "parse_date_layout", "check_format", "shift_close_stamps"]

@@ -1,6 +1,10 @@
 """Read bar and tick files (CSV or Parquet) into the bars/ticks contracts, failing loudly.
 
-Timestamps: a column named `timestamp_column` (default from the config, "timestamp"; a
+Layouts (NinjaTrader, TradingView, Sierra Chart, MetaTrader, IB, Databento, yfinance, plain) are
+detected or named by `format` (`algospace.data.formats`); dotted/slashed/compact dates are read
+by `formats.parse_date_layout`, day-first or month-first decided by the whole column or `dayfirst`.
+
+Timestamps (plain layout): a column named `timestamp_column` (default from the config, "timestamp"; a
 Parquet file whose index carries that name works too). Strings with a UTC offset ("...-05:00",
 "...Z") are converted to UTC; naive strings or naive datetimes are local time in `timezone`
 (default from the config, "UTC"); integers, as numbers (Parquet) or as CSV cells of plain digits,
