@@ -118,6 +118,13 @@ def test_named_format_must_match_and_unknown_format(tmp_path):
         load_bars(p, format="ninjatrader")
     with pytest.raises(InputError, match="Did you mean 'tradingview'"):
         load_bars(p, format="tradingveiw")
+    daily = _write(tmp_path, "ib_daily.csv", "date,open,high,low,close,volume\n20190102,1,2,1,2,5\n20190103,2,2,1,1,5\n")
+    with pytest.raises(DataError, match="compact date"):
+        load_bars(daily)  # bare yyyyMMdd could be an epoch number: refused unless the format says
+    assert list(load_bars(daily, format="ib").index) == _ts("2019-01-02", "2019-01-03")
+    clock = _write(tmp_path, "clock.csv", "time,open,high,low,close,volume\n09:30:00,1,2,1,2,5\n")
+    with pytest.raises(DataError, match="time of day without a date"):
+        load_bars(clock)
     q = _write(tmp_path, "y.csv", "when,open,high,low,close,volume\n2019-01-02 14:30:00,1,2,1,2,5\n")
     with pytest.raises(DataError, match="--time-column"):
         load_bars(q)

@@ -174,7 +174,10 @@ def read_table(path: str | Path, *, format: str | None = "auto", timestamp_colum
             raise DataError(f"{name}: columns {cols[key]!r} and {c!r} name the same field; keep one.")
         cols[key] = c
     detected = layout or _detect(frame, cols)
-    if fmt != "auto" and detected != fmt and not (fmt == "plain" and layout is None):
+    # A named format wins over "plain" (e.g. IB daily bars: a bare yyyyMMdd date looks plain),
+    # except the headerless layouts, which the first line alone decides.
+    forced = detected == "plain" and fmt not in ("ninjatrader", "metatrader")
+    if fmt != "auto" and detected != fmt and not (fmt == "plain" and layout is None) and not forced:
         raise DataError(
             f"{name}: --format {fmt} given, but the file looks like {detected} ({FORMATS[detected]}); expected {FORMATS[fmt]}. "
             "Drop --format to detect it, or check the file."
@@ -289,6 +292,7 @@ _YMD_DASH = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(.*))?$")
 _NINJA = re.compile(r"^(\d{4})(\d{2})(\d{2})\s+(\d{2})(\d{2})(\d{2})(?:\s+(\d{1,7}))?$")
 _IB = re.compile(r"^(\d{4})(\d{2})(\d{2})\s+(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?:\s+([A-Za-z][A-Za-z_/+\-]*))?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
 def _assemble(y: pd.Series, m: pd.Series, d: pd.Series, rest: pd.Series) -> pd.Series:
@@ -304,6 +308,9 @@ def parse_date_layout(
     """Naive times (and a zone named in the cells) for the layouts listed in the module doc;
     None when the column is in none of them (ISO and the rest are left to the caller)."""
     first = str(text.iloc[0])
+    if _TIME_ONLY.match(first):
+        raise fail(0, f"{first!r} is a time of day without a date; give the date too (a separate date column is "
+                      "joined with it), or name the right column with --time-column.")
     for rx, kind in ((_AMBIG, "dmy?"), (_YMD, "ymd"), (_NINJA, "ninja"), (_IB, "ib"), (_COMPACT, "compact"), (_YMD_DASH, "ymd-")):
         if rx.match(first):
             break
