@@ -199,3 +199,5 @@ def test_load_data_passes_read_options(tmp_path):
     bars = load_data(p, timezone="America/New_York")
     assert bars.attrs["format"] == "ninjatrader" and bars.index[0] == pd.Timestamp("2019-01-02 14:30", tz=UTC)
     assert read_table(p).kind == "bars"
+    with pytest.raises(InputError, match="spy-1m is a bundled sample; timezone only apply to files"):
+        load_data("spy-1m", timezone="UTC")

@@ -166,4 +166,16 @@ WEEKLY_NYSE_RTH = SessionCalendar(
     description="NYSE regular trading hours: 09:30 to 16:00 America/New_York, Mon-Fri.",
 )
 
+_MOVED = ("get_calendar", "CALENDARS", "CME_GLOBEX", "NYSE_RTH", "UTC_24H")
+
+
+def __getattr__(name: str) -> object:
+    # The instruments' calendars moved to algospace.data.calendars; old imports keep working.
+    if name in _MOVED:
+        from algospace.data import calendars
+
+        return getattr(calendars, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["SessionCalendar", "WEEKLY_CME_GLOBEX", "WEEKLY_NYSE_RTH"]

@@ -48,6 +48,9 @@ def open_source(source: str | os.PathLike[str], *, repair: bool, **read: Any) ->
         )
     text = str(source)
     if is_sample(text):
+        given = sorted(k for k, v in read.items() if v is not None and not (k == "format" and v == "auto"))
+        if given:
+            raise InputError(f"{text} is a bundled sample; {', '.join(given)} only apply to files (drop them, or pass a file).")
         key = text.strip().lower()
         frame, report = sample(key, return_report=True)
         return Source(frame, frame.attrs["kind"], f"sample:{key}", report)
