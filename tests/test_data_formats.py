@@ -112,6 +112,13 @@ def test_plain_time_column_names(tmp_path, col):
     _loads(p, "plain", ("2019-01-02 14:30",))
 
 
+def test_separate_date_and_time_columns(tmp_path):
+    p = _write(tmp_path, "dt.csv", "Date,Time,Open,High,Low,Close,Volume\n01/14/2019,9:30,1,2,1,2,5\n")
+    _loads(p, "plain", ("2019-01-14 09:30",))  # joined; 14 decides month-first; 9:30 padded
+    q = _write(tmp_path, "dt2.csv", "date,time,open,high,low,close,volume\n2019-01-02 09:30:00,09:30,1,2,1,2,5\n")
+    _loads(q, "plain", ("2019-01-02 09:30",))  # a date column that holds times is used alone
+
+
 def test_named_format_must_match_and_unknown_format(tmp_path):
     p = _write(tmp_path, "x.csv", "datetime,open,high,low,close,volume\n2019-01-02 14:30:00,1,2,1,2,5\n")
     with pytest.raises(DataError, match="--format ninjatrader given, but the file looks like plain"):

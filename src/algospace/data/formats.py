@@ -215,8 +215,9 @@ def _columns_for(t: Table, cols: dict[str, str], timestamp_column: str | None) -
         time_cols = [cols[key]]
     elif t.format == "databento":
         time_cols = [cols["ts_event"]]
-    elif "date" in cols and "time" in cols and t.format != "tradingview" and not _has_time(f[cols["date"]]):
-        time_cols = [cols["date"], cols["time"]]
+    elif "date" in cols and "time" in cols and t.format != "tradingview":
+        # Separate date and time columns are joined; a date column that already holds times wins.
+        time_cols = [cols["date"]] if _has_time(f[cols["date"]]) else [cols["date"], cols["time"]]
     else:
         found = _pick(cols, _TIME_NAMES)
         if found is None:
