@@ -1,6 +1,6 @@
 """Account stage: the prop-firm account the runtime trades, updated on every closed trade.
 
-Same rules as `sim.TradeReplay`: the trading day rolls at a signal (`prepare`), a locked day or
+Same rules as `sim.TradeReplay` and the M-RMS backtests: the trading day rolls at a signal (`prepare`), a locked day or
 a failed account takes no trade, a liquidation ("limit") is a breach, an order refused for lack
 of room locks the day (daily room) or ends the account (max-loss room). With `reset_on_fail`
 a failed account is replaced by a fresh one on the next trading day (as `sim.backtest` does),
@@ -46,6 +46,12 @@ class AccountStage:
     def _on_trade(self, t: TradeClosed) -> None:
         breaches = self.account.record(t.net_usd, t.r_multiple, t.day.value, liquidated=t.reason == "limit")
         self._publish(t.exit_time, breaches)
+
+    def exhaust(self, time: pd.Timestamp) -> None:
+        """End the account: its max-loss room cannot fit one contract of the trade the models want
+        (as the M-RMS backtests end it; without this an account cut to 0 contracts near its floor
+        would neither trade nor fail again). A fresh account starts the next day (`reset_on_fail`)."""
+        self._publish(time, [self.account.end("exhausted")])
 
     def _on_cancel(self, c: OrderCancelled) -> None:
         if c.reason != "no_room":

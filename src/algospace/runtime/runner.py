@@ -174,6 +174,9 @@ class Runtime:
             return self.bus.publish(_no_trade(s, f"skipped: the account is {why}"))
         decision, order = self.decider.decide(s, self.account.account, f"{self._orders + 1:06d}")
         self.bus.publish(decision)
+        p = decision.proposal
+        if p and p["position_size"] == 0 and p["model_size"] > 0 and p["size_cut_by"] == "max_loss":
+            self.account.exhaust(decision.time)
         if order is not None:
             self._orders += 1
             self._order_in_flight = True
