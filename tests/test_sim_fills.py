@@ -235,3 +235,30 @@ def test_outcomes_use_no_bar_after_the_exit(spy_market):
 
 def test_reason_codes_are_stable():
     assert REASONS[:6] == ("stop", "target", "max_hold", "session_close", "data_end", "limit")
+
+
+def test_one_trade_path_equals_the_array_path(spy_market):
+    """simulate_one (the environment's scalar path) gives every field of simulate, limits included."""
+    from dataclasses import fields
+
+    from algospace.sim import simulate_one
+
+    m = spy_market
+    rng = np.random.default_rng(11)
+    n = 400
+    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index, n, replace=False)))
+    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
+    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, SimConfig(max_hold_bars=30))
+    size = rng.integers(0, 6, n)
+    mult, rr = rng.uniform(0.5, 3.0, n), rng.uniform(1.0, 5.0, n)
+    limit = rng.choice([5.0, 60.0, 150.0, 400.0, 1e6], n)
+    many = simulate(paths, np.arange(n), size, mult, rr, loss_limit_usd=limit)
+    assert {"limit", "no_room", "stop", "target", "no_trade"} <= set(many.reason_names())
+    for i in range(n):
+        one = simulate_one(paths, i, int(size[i]), float(mult[i]), float(rr[i]), float(limit[i]))
+        for f in fields(many):
+            assert getattr(one, f.name)[0] == getattr(many, f.name)[i], (i, f.name)
+    with pytest.raises(InputError, match="stop_mult"):
+        simulate_one(paths, 0, 1, 0.2, 2.0)
+    with pytest.raises(InputError, match="signal"):
+        simulate_one(paths, n, 1, 2.0, 2.0)

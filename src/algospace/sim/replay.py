@@ -19,7 +19,7 @@ from algospace.errors import InputError
 from algospace.signals import SignalSet
 from algospace.sim.account import Breach, PropFirmAccount
 from algospace.sim.config import AccountConfig
-from algospace.sim.fills import LIMIT, NO_ROOM, TradeOutcomes, simulate
+from algospace.sim.fills import LIMIT, NO_ROOM, TradeOutcomes, simulate_one
 from algospace.sim.paths import TradePaths
 
 OBS_SIZE = 40  # 30 synergy values then 10 account values, the M-RMS input order
@@ -89,7 +89,7 @@ class TradeReplay:
             raise InputError("TradeReplay.act: no current signal; call next_signal() first.")
         before = self.account.vector()
         size = int(min(max(int(size), 0), self.account.config.max_contracts))
-        out = simulate(self.paths, i, size, stop_mult, reward_risk, loss_limit_usd=self.account.room().usd)
+        out = simulate_one(self.paths, i, size, float(stop_mult), float(reward_risk), loss_limit_usd=self.account.room().usd)
         breaches: list[Breach] = []
         if out.reason[0] == NO_ROOM:
             if self.account.room().binding == "max_loss":
