@@ -191,12 +191,18 @@ def spy_market():
     return Market.load(s.loc[(s.index >= "2018-01-01") & (s.index < "2018-04-01")], "ES")
 
 
+def random_signals(bars, n, rng, within=None):
+    """n signals at random distinct bars (of the first `within` bars), random directions and ATRs."""
+    pool = bars.index if within is None else bars.index[:within]
+    times = pd.DatetimeIndex(np.sort(rng.choice(pool, n, replace=False)))
+    return times, SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
+
+
 def test_vectorised_equals_a_plain_loop_on_real_data(spy_market):
     m = spy_market
     rng = np.random.default_rng(7)
     n = 300
-    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index, n, replace=False)))
-    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
+    times, sigs = random_signals(m.bars, n, rng)
     cfg = SimConfig(max_hold_bars=int(rng.integers(5, 60)))
     paths = build_paths(m.bars, sigs, m.instrument, m.calendar, cfg)
     stop = rng.integers(1, 40, n)
@@ -217,8 +223,7 @@ def test_outcomes_use_no_bar_after_the_exit(spy_market):
 
     m = spy_market
     rng = np.random.default_rng(3)
-    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index[:3000], 200, replace=False)))
-    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], 200), rng.uniform(0.5, 4.0, 200))
+    _, sigs = random_signals(m.bars, 200, rng, within=3000)
     args = (np.arange(200), 2, rng.uniform(0.5, 3.0, 200), rng.uniform(1.0, 5.0, 200))
     base = simulate(build_paths(m.bars, sigs, m.instrument, m.calendar), *args)
     cut = 1500
@@ -246,8 +251,7 @@ def test_one_trade_path_equals_the_array_path(spy_market):
     m = spy_market
     rng = np.random.default_rng(11)
     n = 400
-    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index, n, replace=False)))
-    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
+    _, sigs = random_signals(m.bars, n, rng)
     paths = build_paths(m.bars, sigs, m.instrument, m.calendar, SimConfig(max_hold_bars=30))
     size = rng.integers(0, 6, n)
     mult, rr = rng.uniform(0.5, 3.0, n), rng.uniform(1.0, 5.0, n)

@@ -63,6 +63,10 @@ class TradeOutcomes:
         """Bool mask of rows that entered a position."""
         return self.size > 0
 
+    def take(self, rows) -> TradeOutcomes:
+        """The chosen rows (positions, a mask or a slice) as a TradeOutcomes."""
+        return TradeOutcomes(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def reason_names(self) -> np.ndarray:
         return np.asarray(REASONS, dtype=object)[self.reason]
 
