@@ -166,3 +166,36 @@ def test_act_many_books_exactly_like_act(world):
     for x, y in zip(a, b):
         assert x.account.state() == y.account.state() and x.account.failed == y.account.failed
     assert len(reasons) >= 4
+
+
+def test_sim_and_signals_keep_the_package_layering():
+    """sim/ and signals/ may import data/, features/, config and each other (signals never sim),
+    never engines/, training/, cli/ or models/."""
+    root = Path(__file__).resolve().parents[1] / "src" / "algospace"
+    banned = ("algospace.engines", "algospace.training", "algospace.cli", "algospace.models")
+    for pkg, extra in (("sim", ()), ("signals", ("algospace.sim",))):
+        for path in (root / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                for name in names:
+                    assert not name.startswith(banned + extra), f"{path.relative_to(root)} imports {name}"
+
+
+def test_configs_load_from_yaml_strictly():
+    import yaml
+    from pydantic import ValidationError
+
+    from algospace.sim import SimConfig
+
+    cfg = AccountConfig.model_validate(yaml.safe_load("max_loss: 2500\nprofit_target: 3000\n"))
+    assert cfg.max_loss == 2500 and cfg.daily_loss_limit == 1000
+    assert SimConfig.model_validate(yaml.safe_load("slippage_ticks: 0\nflat_before_close_minutes: null\n")).flat_before_close_minutes is None
+    with pytest.raises(ValidationError):
+        SimConfig.model_validate({"slipage_ticks": 0})
+    with pytest.raises(ValidationError):
+        EnvConfig.model_validate({"account": {"max_contracts": 0}})
