@@ -198,12 +198,21 @@ def random_signals(bars, n, rng, within=None):
     return times, SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
 
 
-def test_vectorised_equals_a_plain_loop_on_real_data(spy_market):
-    m = spy_market
+@pytest.fixture(scope="module")
+def spy_market_1m():
+    from algospace.data import sample
+
+    s = sample("spy-1m")
+    return Market.load(s.loc[(s.index >= "2018-01-01") & (s.index < "2018-02-01")], "ES", bar_minutes=1)
+
+
+@pytest.mark.parametrize("bar_minutes", [5, 1])
+def test_vectorised_equals_a_plain_loop_on_real_data(bar_minutes, spy_market, spy_market_1m):
+    m = spy_market if bar_minutes == 5 else spy_market_1m
     rng = np.random.default_rng(7)
     n = 300
-    times, sigs = random_signals(m.bars, n, rng)
-    cfg = SimConfig(max_hold_bars=int(rng.integers(5, 60)))
+    times, sigs = random_signals(m.bars_5m, n, rng)  # signals live on the 5-minute clock
+    cfg = SimConfig(bar_minutes=bar_minutes, max_hold_bars=int(rng.integers(5, 60)) * (6 - bar_minutes))
     paths = build_paths(m.bars, sigs, m.instrument, m.calendar, cfg)
     stop = rng.integers(1, 40, n)
     target = rng.integers(1, 80, n)
