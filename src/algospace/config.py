@@ -27,16 +27,22 @@ class InstrumentConfig(StrictModel):
     name: str
     point_value: float = Field(gt=0, description="Currency per 1.0 price move per contract.")
     tick_size: float = Field(gt=0, description="Minimum price increment.")
-    session: str = Field("cme-globex", description="Trading calendar name: cme-globex, nyse-rth or 24h.")
+    session: str = Field(
+        "cme-globex",
+        description="Trading calendar: cme-globex, nyse-rth, forex, 24h or any pandas_market_calendars name (XLON, CME_Equity, ...).",
+    )
     currency: str = "USD"
 
     @field_validator("session")
     @classmethod
     def _known_session(cls, v: str) -> str:
-        from algospace.data.sessions import CALENDARS  # the one list of session calendars
+        from algospace.data.calendars import get_calendar
+        from algospace.errors import InputError
 
-        if v not in CALENDARS:
-            raise ValueError(f"unknown session {v!r}; expected one of {', '.join(CALENDARS)}")
+        try:
+            get_calendar(v)
+        except InputError as exc:
+            raise ValueError(f"unknown session {v!r}: {exc}") from exc
         return v
 
 

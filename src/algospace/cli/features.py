@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
+from algospace.cli import read_options as ro
 from algospace.config import TRAIN_SHARE
 from algospace.errors import InputError
 from algospace.io import atomic_write_parquet
@@ -108,6 +109,10 @@ def build(
         typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars (default: the sample's, else config data.instrument)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Build the 155 regime features for every 30-minute bar after the warm-up.
 
@@ -131,7 +136,7 @@ def build(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
-        bars = bars_30m(load_data(data), instrument)
+        bars = bars_30m(load_data(data, **ro.read_options(format, time_column, timezone, dayfirst)), instrument)
         if spec is not None:
             fitted = FeatureSpec.load(spec)
             _check_enough_bars(bars, data, None, fitted.params.min_fit_bars)
