@@ -24,14 +24,12 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"_pydantic", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
-    "signals": {"config", "data", "features"},
-    "sim": {"config", "data", "features", "signals"},
     "engines": {"artifacts", "models", "features", "data", "sim", "signals"},
     "training": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                  "sim"},
     "evaluation": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                    "sim"},
-    "runtime": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
+    "runtime": {"_pydantic", "config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                 "sim"},
 }
 LAZY: dict[str, set[str]] = {

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from algospace.config import StrictModel
+from algospace._pydantic import StrictModel
 from algospace.data import Instrument, get_instrument
 from algospace.errors import DataError, InputError
 from algospace.io import atomic_write_parquet, atomic_write_text
