@@ -45,6 +45,7 @@ from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
 from algospace.training.core_config import CoreTrainConfig
 from algospace.training.core_data import INPUT_NAMES, SPLITS, CoreData, prepare_core_data
 from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics
+from algospace.training.resume import restore, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -168,17 +169,9 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
 
     model = DecisionCoreModel(CoreConfig(dropout=cfg.dropout)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
-    best_state: dict[str, torch.Tensor] | None = None
     state = _read_checkpoint(checkpoint, run_key) if checkpoint is not None else None
+    start_epoch, step, best, bad_epochs, history, best_state = restore(state, model, opt, gen)
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        best_state = state["best_model"] or None
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
-        history = json.loads(state["history"])
         log.info("resuming decision-core training at epoch %d from %s", start_epoch, checkpoint)
 
     def val_loss() -> float:
@@ -222,13 +215,7 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
             else:
                 bad_epochs += 1
             if checkpoint is not None:
-                _save_checkpoint(
-                    checkpoint,
-                    {"run_key": run_key, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                     "epoch": epoch + 1, "step": step, "best": best, "bad_epochs": bad_epochs,
-                     "history": json.dumps(history)},
-                )
+                _save_checkpoint(checkpoint, snapshot(run_key, model, opt, best_state, gen, epoch + 1, step, best, bad_epochs, history))
             if (time.monotonic() - t0 + (time.monotonic() - epoch_start)) / 60.0 > cfg.max_minutes:
                 stop_reason = "time_budget"
                 break
