@@ -22,13 +22,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
 from algospace.errors import ArtifactError
-from algospace.training.core_data import CoreData
+
+if TYPE_CHECKING:
+    from algospace.training.core_data import CoreData
 
 STRATEGIES = ("a_every_signal", "b_logistic", "c_random_core", "d_trained_core")
 

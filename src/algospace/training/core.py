@@ -128,9 +128,7 @@ class CoreTrainResult:
 
 
 def split_metrics(model: DecisionCoreModel, data: CoreData, name: str, cfg: CoreTrainConfig, threshold: float) -> dict[str, Any]:
-    """Losses, calibration and what the decision rule takes, on one split (fresh-account outcomes)."""
-    from algospace.evaluation.calibration import expected_calibration_error
-
+    """Losses and what the decision rule takes, on one split (fresh-account outcomes; calibration: eval core)."""
     idx = data.part(name)
     s = score(model, data, idx, cfg.mc_passes, cfg.seed)
     r, win = data.r[idx], data.win[idx]
@@ -143,7 +141,7 @@ def split_metrics(model: DecisionCoreModel, data: CoreData, name: str, cfg: Core
         "signals": int(len(idx)), "policy_bce": float(pol), "gate_wbce": float(gate), "win_rate": float(win.mean()),
         "mean_r_all": float(r.mean()), "taken_share": float(take.mean()),
         "mean_r_taken": float(r[take].mean()) if take.any() else float("nan"),
-        "ece": expected_calibration_error(s["confidence"], win),
+        "mean_confidence": float(s["confidence"].mean()),
     }
 
 
