@@ -119,7 +119,7 @@ def test_eval_produces_every_row(setup, tmp_path):
         assert {"expectancy_r", "sortino_daily", "calmar", "rule_breaches", "taken_share"} <= set(m)
         assert m["signals_decided"] > 0
     assert report["metrics"]["a_every_signal"]["taken_share"] == 1.0
-    assert set(report["intervals_90"]) == {f"d_minus_{b}.{s}" for b in "ab" for s in ("sortino_daily", "mean_daily_pnl")}
+    assert set(report["intervals_90"]) == {f"{c}_minus_{b}.{s}" for c in "de" for b in "ab" for s in ("sortino_daily", "mean_daily_pnl")}
     assert 0.0 <= report["calibration"]["d_trained_core"]["ece"] <= 1.0
     assert {p.name for p in tmp_path.iterdir()} >= {"results.json", "table.md", "reliability.png"}
 
