@@ -118,7 +118,7 @@ def train_core_cmd(
         f"Decision core trained: {m['epochs']} epochs ({m['stop_reason']}, {m['train_seconds']} s on {m['device']}), "
         f"{result.data.counts['train']}/{result.data.counts['val']}/{result.data.counts['test']} signals train/val/test\n"
         f"  initiate threshold {result.threshold:.3f} (chosen on validation); test: win rate {m['test']['win_rate']:.3f}, "
-        f"ECE {m['test']['ece']:.3f}, taken {m['test']['taken_share']:.1%}\n"
+        f"mean P(R>0) {m['test']['mean_confidence']:.3f}, taken {m['test']['taken_share']:.1%}\n"
         f"  artifact: {out}   (compare with baselines: algospace eval core --models {models})"
     )
 

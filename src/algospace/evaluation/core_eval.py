@@ -10,7 +10,10 @@ with the account as it stands at each signal):
       the gate's target (R > 0 weighted by |R|), its threshold chosen on validation the same
       way as the core's;
   (c) the core with random weights (same seed as the training), threshold chosen on validation;
-  (d) the trained core with the threshold stored in its artifact (chosen on validation).
+  (d) the trained core with the threshold stored in its artifact (chosen on validation);
+  (e) diagnostic, not a deliverable: the trained core's policy head alone (gate ignored), its
+      threshold chosen on validation: does the learned ranking of P(R > 0) carry out of sample
+      when the gate declines everything?
 
 Nothing is fitted or chosen on the test split. Intervals: circular block bootstrap over the
 test days (paired: every resample takes the same days for both strategies).
@@ -22,15 +25,17 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
 from algospace.errors import ArtifactError
-from algospace.training.core_data import CoreData
 
-STRATEGIES = ("a_every_signal", "b_logistic", "c_random_core", "d_trained_core")
+if TYPE_CHECKING:
+    from algospace.training.core_data import CoreData
+
+STRATEGIES = ("a_every_signal", "b_logistic", "c_random_core", "d_trained_core", "e_policy_head_only")
 
 
 def flat_summaries(inputs: dict[str, np.ndarray], risk: np.ndarray) -> np.ndarray:
@@ -56,7 +61,8 @@ class Chooser:
     threshold: float | None = None
 
 
-def core_chooser(name: str, model: Any, data: CoreData, threshold: float, passes: int, seed: int) -> Chooser:
+def core_chooser(name: str, model: Any, data: CoreData, threshold: float, passes: int, seed: int,
+                 use_gate: bool = True) -> Chooser:
     """MC-dropout confidence once per row (it does not depend on the account); the gate live."""
     from algospace.training.core import score
 
@@ -67,6 +73,8 @@ def core_chooser(name: str, model: Any, data: CoreData, threshold: float, passes
     def take(pos: int, risk_now: np.ndarray) -> bool:
         if conf[pos] < threshold:
             return False
+        if not use_gate:
+            return True
         with torch.no_grad():
             if pos not in states:
                 x = {k: torch.from_numpy(v[pos : pos + 1]) for k, v in data.inputs.items()}
@@ -152,11 +160,14 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
     random_model = DecisionCoreModel(CoreConfig(dropout=core_model.config.dropout)).eval()
     sv = score(random_model, data, va, passes, seed)
     random_thr = choose_threshold(sv["confidence"], sv["gate"] > 0.5, data.r[va], min_taken)
+    st = score(core_model, data, va, passes, seed)
+    policy_thr = choose_threshold(st["confidence"], np.ones(len(va), bool), data.r[va], min_taken)
     choosers = [
         Chooser("a_every_signal", lambda pos, risk: True),
         logistic_chooser(data, min_taken, seed),
         core_chooser("c_random_core", random_model, data, random_thr, passes, seed),
         core_chooser("d_trained_core", core_model.eval(), data, float(training["initiate_threshold"]), passes, seed),
+        core_chooser("e_policy_head_only", core_model, data, policy_thr, passes, seed, use_gate=False),
     ]
     rows = data.rows[te]
     results, table, daily = {}, {}, {}
@@ -176,10 +187,11 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
         return float(x.mean() - y.mean())
 
     intervals = {}
-    for base in ("a_every_signal", "b_logistic"):
+    for cand, base in (("d_trained_core", "a_every_signal"), ("d_trained_core", "b_logistic"),
+                       ("e_policy_head_only", "a_every_signal"), ("e_policy_head_only", "b_logistic")):
         for label, stat in (("sortino_daily", sortino_gap), ("mean_daily_pnl", mean_gap)):
-            bi = block_bootstrap(stat, daily["d_trained_core"], daily[base], n_boot=n_boot, level=0.90, seed=seed)
-            intervals[f"d_minus_{base[0]}.{label}"] = {"estimate": bi.estimate, "low": bi.low, "high": bi.high,
+            bi = block_bootstrap(stat, daily[cand], daily[base], n_boot=n_boot, level=0.90, seed=seed)
+            intervals[f"{cand[0]}_minus_{base[0]}.{label}"] = {"estimate": bi.estimate, "low": bi.low, "high": bi.high,
                                                        "excludes_zero": bi.excludes_zero(), "block_days": bi.block}
 
     # calibration of the MC-dropout confidence against the fresh-account outcome (R > 0)

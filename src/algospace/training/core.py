@@ -39,12 +39,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.errors import InputError
 from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
 from algospace.training.core_config import CoreTrainConfig
 from algospace.training.core_data import INPUT_NAMES, SPLITS, CoreData, prepare_core_data
 from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics
+from algospace.training.resume import restore, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ class CoreTrainResult:
 
 
 def split_metrics(model: DecisionCoreModel, data: CoreData, name: str, cfg: CoreTrainConfig, threshold: float) -> dict[str, Any]:
-    """Losses, calibration and what the decision rule takes, on one split (fresh-account outcomes)."""
-    from algospace.evaluation.calibration import expected_calibration_error
-
+    """Losses and what the decision rule takes, on one split (fresh-account outcomes; calibration: eval core)."""
     idx = data.part(name)
     s = score(model, data, idx, cfg.mc_passes, cfg.seed)
     r, win = data.r[idx], data.win[idx]
@@ -142,7 +141,7 @@ def split_metrics(model: DecisionCoreModel, data: CoreData, name: str, cfg: Core
         "signals": int(len(idx)), "policy_bce": float(pol), "gate_wbce": float(gate), "win_rate": float(win.mean()),
         "mean_r_all": float(r.mean()), "taken_share": float(take.mean()),
         "mean_r_taken": float(r[take].mean()) if take.any() else float("nan"),
-        "ece": expected_calibration_error(s["confidence"], win),
+        "mean_confidence": float(s["confidence"].mean()),
     }
 
 
@@ -168,17 +167,9 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
 
     model = DecisionCoreModel(CoreConfig(dropout=cfg.dropout)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
-    best_state: dict[str, torch.Tensor] | None = None
     state = _read_checkpoint(checkpoint, run_key) if checkpoint is not None else None
+    start_epoch, step, best, bad_epochs, history, best_state = restore(state, model, opt, gen)
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        best_state = state["best_model"] or None
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
-        history = json.loads(state["history"])
         log.info("resuming decision-core training at epoch %d from %s", start_epoch, checkpoint)
 
     def val_loss() -> float:
@@ -222,13 +213,7 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
             else:
                 bad_epochs += 1
             if checkpoint is not None:
-                _save_checkpoint(
-                    checkpoint,
-                    {"run_key": run_key, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                     "epoch": epoch + 1, "step": step, "best": best, "bad_epochs": bad_epochs,
-                     "history": json.dumps(history)},
-                )
+                _save_checkpoint(checkpoint, snapshot(run_key, model, opt, best_state, gen, epoch + 1, step, best, bad_epochs, history))
             if (time.monotonic() - t0 + (time.monotonic() - epoch_start)) / 60.0 > cfg.max_minutes:
                 stop_reason = "time_budget"
                 break
