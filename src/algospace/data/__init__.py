@@ -5,6 +5,7 @@ Example::
 
     from algospace.data import sample, make_bars, heikin_ashi
     bars30 = make_bars(sample("spy-1m"), 30, "SPY")
+    bars30 = session_bars(sample("es-ticks"), 30)   # instrument from the data: ES
     ha = heikin_ashi(bars30)
 """
 
@@ -14,6 +15,7 @@ from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
 from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments, resolve_instrument
 from algospace.data.samples import SampleInfo, sample, samples
+from algospace.data.session_bars import session_bars
 from algospace.data.sources import load_data
 from algospace.data.sessions import CALENDARS, CME_GLOBEX, NYSE_RTH, UTC_24H, SessionCalendar, get_calendar
 
@@ -45,6 +47,7 @@ __all__ = [
     "resolve_instrument",
     "sample",
     "samples",
+    "session_bars",
     "validate_bars",
     "validate_ticks",
 ]

@@ -121,15 +121,9 @@ def make_bars(
     _check_outside(outside)
     kind = _kind(data)
     inst = resolve_instrument(instrument, data)
-    cal = inst.calendar
     ts = _utc_ns(data, kind)
-    if kind == "ticks":
-        price = data["price"].to_numpy(dtype=np.float64)
-        o = h = l = c = price
-    else:
-        o, h, l, c = (data[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
-    v = data["volume"].to_numpy(dtype=np.float64)
-    _check_values(kind, (o, h, l, c, v), ts)
+    arrays = _arrays(data, kind)
+    _check_values(kind, arrays, ts)
     if len(ts) > 1:
         d = np.diff(ts)
         bad = np.flatnonzero(d < 0) if kind == "ticks" else np.flatnonzero(d <= 0)
@@ -140,6 +134,31 @@ def make_bars(
                 f"make_bars input row {i} at {pd.Timestamp(int(ts[i]), tz='UTC')}: timestamps must be {rule}; "
                 f"the row before is {pd.Timestamp(int(ts[i - 1]), tz='UTC')}. Sort/deduplicate (load_bars(..., repair=True))."
             )
+    return aggregate_checked(kind, ts, arrays, minutes, inst, fill_gaps=fill_gaps, outside=outside)
+
+
+def _arrays(data: pd.DataFrame, kind: str) -> tuple[np.ndarray, ...]:
+    """(open, high, low, close, volume) as float64 arrays; a tick's price is all four prices."""
+    if kind == "ticks":
+        price = data["price"].to_numpy(dtype=np.float64)
+        return price, price, price, price, data["volume"].to_numpy(dtype=np.float64)
+    return tuple(data[k].to_numpy(dtype=np.float64) for k in BARS_COLUMNS)
+
+
+def aggregate_checked(
+    kind: str,
+    ts: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    minutes: int,
+    inst: Instrument,
+    *,
+    fill_gaps: bool = False,
+    outside: str = "drop",
+) -> pd.DataFrame:
+    """The aggregation of `make_bars` for input already checked (finite, positive, in time order):
+    `algospace.data.session_bars` validates its input once and calls this directly."""
+    cal = inst.calendar
+    o, h, l, c, v = arrays
     so, sc, inside = cal.locate(pd.DatetimeIndex(ts.astype("datetime64[ns]")).tz_localize("UTC"))
     dropped = int((~inside).sum())
     if dropped:
