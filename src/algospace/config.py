@@ -41,16 +41,6 @@ class InstrumentConfig(StrictModel):
 SESSIONS = ("cme-globex", "nyse-rth", "24h")
 
 
-def _check_timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'America/Chicago' or 'UTC'") from exc
-    return name
-
-
 class DataConfig(StrictModel):
     """How market data files are read."""
 
@@ -62,7 +52,9 @@ class DataConfig(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
+        from algospace.data.timezones import check_timezone
+
+        return check_timezone(v)
 
 
 class AppConfig(StrictModel):

@@ -280,7 +280,7 @@ def _fill(index_ns: np.ndarray, so: np.ndarray, sc: np.ndarray, cols: dict[str, 
     filled = offset > 0
     new_index = index_ns[pos] + offset * step
     out = {}
-    for k in ("open", "high", "low", "close"):
+    for k in BARS_COLUMNS[:4]:
         base = cols[k][pos]
         out[k] = np.where(filled, cols["close"][pos], base)
     out["volume"] = np.where(filled, 0.0, cols["volume"][pos])

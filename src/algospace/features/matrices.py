@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
 from algospace.data import HeikinAshi, heikin_ashi
+from algospace.data.timezones import check_timezone
 from algospace.errors import DataError, InputError
 from algospace.features.indicators import (
     ATR,
@@ -85,7 +85,7 @@ class Matrix30mParams(Params):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
+        return check_timezone(v)
 
     def fingerprint(self) -> str:
         """sha256 of the 30-minute matrix layout (columns, scaling version, every parameter)."""
@@ -107,21 +107,11 @@ class Matrix5mParams(Params):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
+        return check_timezone(v)
 
     def fingerprint(self) -> str:
         """sha256 of the 5-minute matrix layout (columns, scaling version, every parameter)."""
         return layout_fingerprint("matrix_5m", MATRIX_LAYOUT_VERSION, MATRIX_5M_COLUMNS, self)
-
-
-def _check_timezone(tz: str) -> str:
-    """An IANA time-zone name the hour encoding can use; checked when the parameters are built,
-    not on the first bar."""
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise ValueError(f"unknown IANA time zone {tz!r}; use a name like 'America/New_York' or 'UTC'") from exc
-    return tz
 
 
 def _hours(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
