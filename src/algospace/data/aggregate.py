@@ -35,7 +35,8 @@ import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS
 from algospace.data.instruments import Instrument, resolve_instrument
-from algospace.errors import DataError, InputError
+from algospace.data.stream_bar import bar_fields, bar_time, number
+from algospace.errors import AlgoSpaceError, DataError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -288,30 +289,10 @@ def _fill(index_ns: np.ndarray, so: np.ndarray, sc: np.ndarray, cols: dict[str, 
     return new_index, out
 
 
-def _to_ns(ts: Any, what: str = "BarBuilder") -> int:
+def _to_ns(ts: Any, what: str, error: type[AlgoSpaceError]) -> int:
     if isinstance(ts, (int, np.integer)) and not isinstance(ts, bool):
         return int(ts)
-    try:
-        t = pd.Timestamp(ts)
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"{what} expects a tz-aware timestamp (or int UTC nanoseconds); received {type(ts).__name__} {ts!r}."
-        ) from exc
-    if t is pd.NaT:
-        raise InputError(f"{what} received a missing timestamp (NaT); every input needs a time.")
-    if t.tz is None:
-        raise InputError(f"{what} needs tz-aware timestamps (UTC); received naive {t}. Use .tz_localize('UTC').")
-    return int(t.as_unit("ns").value)
-
-
-def _num(x: Any, name: str) -> float:
-    """One input value as float; strings and non-numbers are an InputError, not a ValueError."""
-    if isinstance(x, (str, bytes)):
-        raise InputError(f"BarBuilder.update: '{name}' must be a number; received the string {x!r}.")
-    try:
-        return float(x)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"BarBuilder.update: '{name}' must be a number; received {type(x).__name__} {x!r}.") from exc
+    return int(bar_time(ts, what, error).as_unit("ns").value)
 
 
 _STR = (str, bytes)
@@ -376,16 +357,12 @@ class BarBuilder:
                 raise InputError(f"BarBuilder.update expects {_EXPECTED}; received {n} values: {item!r}.")
             values = item
         elif isinstance(item, (Mapping, pd.Series)):
-            if isinstance(item, pd.Series):  # a row from df.iloc[i] / iterrows: the name is the time
-                item = {"timestamp": item.name, **item.to_dict()}
             keys = _TICK_KEYS if "price" in item else _BAR_KEYS
-            missing = [k for k in keys if k not in item]
-            if missing:
-                raise InputError(f"BarBuilder.update: the mapping lacks {missing}; expected {_EXPECTED}. Found keys {list(item)}.")
-            values = [item[k] for k in keys]
+            ts_raw, vals = bar_fields(item, "BarBuilder.update", keys[1:])
+            values = [ts_raw, *vals]
         else:
             raise InputError(f"BarBuilder.update expects {_EXPECTED}; received {type(item).__name__} {item!r}.")
-        ts = _to_ns(values[0], "BarBuilder.update")
+        ts = _to_ns(values[0], "BarBuilder.update", DataError)
         try:
             if len(keys) == 3:
                 p, v = values[1], values[2]
@@ -399,7 +376,7 @@ class BarBuilder:
                 o, h, l, c, v = float(o), float(h), float(l), float(c), float(v)
         except (TypeError, ValueError):
             for k, x in zip(keys[1:], values[1:]):
-                _num(x, k)  # raises the InputError naming the value
+                number(x, k, "BarBuilder.update")  # raises the DataError naming the value
             raise
         if len(keys) == 3:
             if not (0.0 < p < _INF and 0.0 <= v < _INF):
@@ -507,7 +484,7 @@ class BarBuilder:
 
         After this, a tick older than `now` (or any input for the closed bar) is late data.
         """
-        t = _to_ns(now, "BarBuilder.advance")
+        t = _to_ns(now, "BarBuilder.advance", InputError)
         self._clock = t if self._clock is None else max(self._clock, t)
         if self._cur is not None and self._clock >= self._cur[1]:
             return self.flush()

@@ -50,8 +50,9 @@ from algospace.features.indicators import (
     nwrqk,
     rsi,
 )
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, layout_fingerprint
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.features.indicators.parameters import Params, layout_fingerprint
 
 MATRIX_30M_COLUMNS = (
     "mlmi_value", "mlmi_signal", "nwrqk_value", "nwrqk_slope", "lvn_distance", "lvn_strength", "hour_sin", "hour_cos",
@@ -218,13 +219,13 @@ class Raw30mStream:
 
     def __init__(self, params: Matrix30mParams | None = None) -> None:
         self.params = p = params or Matrix30mParams()
-        self._clock = StreamClock("Raw30mStream", need_time=True)
+        self._clock = StreamClock("Raw30mStream.update", need_time=True)
         self._ha = HeikinAshi()
         self._atr, self._rsi = ATR(p.atr_period), RSI(p.rsi_period)
         self._mlmi, self._nwrqk, self._lvn = MLMI(p.mlmi), NWRQK(p.nwrqk), LVN(p.lvn)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, o, h, lo, c, v = coerce_bar(bar, "Raw30mStream")
+        ts, o, h, lo, c, v = read_bar(bar, "Raw30mStream.update")
         self._clock.check(ts)
         ha = self._ha.update({"open": o, "high": h, "low": lo, "close": c, "volume": v})
         row = {"close": c, "atr": self._atr.step(h, lo, c), "rsi": self._rsi.step(c)}
@@ -240,13 +241,13 @@ class Raw5mStream:
 
     def __init__(self, params: Matrix5mParams | None = None) -> None:
         self.params = p = params or Matrix5mParams()
-        self._clock = StreamClock("Raw5mStream", need_time=True)
+        self._clock = StreamClock("Raw5mStream.update", need_time=True)
         self._atr, self._rsi, self._fvg = ATR(p.atr_period), RSI(p.rsi_period), FVG(p.fvg)
         self._closes: deque[float] = deque(maxlen=p.momentum + 1)
         self._vols: deque[float] = deque(maxlen=p.volume_lookback + 1)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, v = coerce_bar(bar, "Raw5mStream")
+        ts, _o, h, lo, c, v = read_bar(bar, "Raw5mStream.update")
         self._clock.check(ts)
         p = self.params
         row = {"close": c, "atr": self._atr.step(h, lo, c), "rsi": self._rsi.step(c)}

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.features.indicators.parameters import Params
 
 LVN_COLUMNS = ("lvn_poc", "lvn_price", "lvn_distance", "lvn_strength", "lvn_count")
 
@@ -106,11 +107,11 @@ class LVN:
 
     def __init__(self, params: LVNParams | None = None) -> None:
         self.params = params or LVNParams()
-        self._clock = StreamClock("LVN")
+        self._clock = StreamClock("LVN.update")
         self._buf: deque[tuple[float, float, float]] = deque(maxlen=self.params.lookback)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, v = coerce_bar(bar, "LVN")
+        ts, _o, h, lo, c, v = read_bar(bar, "LVN.update")
         self._clock.check(ts)
         return self.step(h, lo, c, v)
 

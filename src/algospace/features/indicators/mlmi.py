@@ -29,17 +29,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import (
-    Params,
-    StreamClock,
-    coerce_bar,
-    cross_step,
-    crosses,
-    wma,
-    wma_rows,
-    wma_weights,
-)
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.features.indicators.parameters import Params
+from algospace.features.indicators.kernels import cross_step, crosses, wma, wma_rows, wma_weights
 from algospace.features.indicators.rsi import RSI, rsi_values
 
 MLMI_COLUMNS = ("mlmi_value", "mlmi_ma", "mlmi_signal")
@@ -141,7 +134,7 @@ class MLMI:
 
     def __init__(self, params: MLMIParams | None = None) -> None:
         self.params = p = params or MLMIParams()
-        self._clock = StreamClock("MLMI")
+        self._clock = StreamClock("MLMI.update")
         self._rsi_s, self._rsi_f = RSI(p.rsi_slow), RSI(p.rsi_fast)
         self._rs: deque[float] = deque(maxlen=p.rsi_smooth)
         self._rf: deque[float] = deque(maxlen=p.rsi_smooth)
@@ -179,7 +172,7 @@ class MLMI:
         self._n += 1
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "MLMI")
+        ts, _o, _h, _l, c, _v = read_bar(bar, "MLMI.update")
         self._clock.check(ts)
         return self.step(c)
 

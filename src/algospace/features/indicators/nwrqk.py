@@ -28,8 +28,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, cross_step, crosses
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.features.indicators.parameters import Params
+from algospace.features.indicators.kernels import cross_step, crosses
 
 NWRQK_COLUMNS = ("nwrqk_value", "nwrqk_fast", "nwrqk_slope", "nwrqk_signal")
 
@@ -113,14 +115,14 @@ class NWRQK:
 
     def __init__(self, params: NWRQKParams | None = None) -> None:
         self.params = p = params or NWRQKParams()
-        self._clock = StreamClock("NWRQK")
+        self._clock = StreamClock("NWRQK.update")
         self._lines = _Lines(p)
         self._buf: deque[float] = deque([0.0] * p.window, maxlen=p.window)
         self._t = -1
         self._prev = (np.nan, np.nan, np.nan)  # y1, y2, slope of the previous bar
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "NWRQK")
+        ts, _o, _h, _l, c, _v = read_bar(bar, "NWRQK.update")
         self._clock.check(ts)
         return self.step(c)
 

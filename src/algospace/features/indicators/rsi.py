@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import StreamClock, check_int, coerce_bar, seed_mean, wilder_rma
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.features.indicators.parameters import check_int
+from algospace.features.indicators.kernels import seed_mean, wilder_rma
 
 
 def _rsi_from_averages(gain: np.ndarray | float, loss: np.ndarray | float) -> Any:
@@ -48,7 +50,7 @@ class RSI:
 
     def __init__(self, period: int = 14) -> None:
         self.period = check_int(period, "period", "RSI", 1)
-        self._clock = StreamClock("RSI")
+        self._clock = StreamClock("RSI.update")
         self._prev: float | None = None
         self._g: list[float] = []
         self._l: list[float] = []
@@ -61,7 +63,7 @@ class RSI:
         return self._value
 
     def update(self, bar: Any) -> float:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "RSI")
+        ts, _o, _h, _l, c, _v = read_bar(bar, "RSI.update")
         self._clock.check(ts)
         return self.step(c)
 
