@@ -29,6 +29,10 @@ class InstrumentConfig(StrictModel):
     tick_size: float = Field(gt=0, description="Minimum price increment.")
     session: str = Field("cme-globex", description="Trading calendar name: cme-globex, nyse-rth or 24h.")
     currency: str = "USD"
+    # Plausible magnitudes of the instrument's data (algospace.data.bounds); None keeps the default.
+    min_price: float | None = Field(None, gt=0, description="Smallest plausible price (default 1e-6).")
+    max_price: float | None = Field(None, gt=0, description="Largest plausible price (default 1e9).")
+    max_volume: float | None = Field(None, gt=0, description="Largest plausible volume of one row (default 1e15).")
 
     @field_validator("session")
     @classmethod

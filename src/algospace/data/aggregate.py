@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS
+from algospace.data.bounds import Bounds
 from algospace.data.instruments import Instrument, resolve_instrument
 from algospace.data.stream_bar import bar_fields, bar_time, number
 from algospace.errors import AlgoSpaceError, DataError, InputError
@@ -41,7 +42,6 @@ from algospace.errors import AlgoSpaceError, DataError, InputError
 log = logging.getLogger(__name__)
 
 _MIN_NS = 60 * 10**9
-_INF = float("inf")
 
 
 class Tick(NamedTuple):
@@ -124,7 +124,7 @@ def make_bars(
     inst = resolve_instrument(instrument, data)
     ts = _utc_ns(data, kind)
     arrays = _arrays(data, kind)
-    _check_values(kind, arrays, ts)
+    _check_values(kind, arrays, ts, inst.bounds, inst.name)
     if len(ts) > 1:
         d = np.diff(ts)
         bad = np.flatnonzero(d < 0) if kind == "ticks" else np.flatnonzero(d <= 0)
@@ -211,14 +211,19 @@ def _value_problem(col: str, x: float) -> str | None:
     return f"price {x} <= 0; expected a positive price" if x <= 0 else None
 
 
-def _check_values(kind: str, arrays: tuple[np.ndarray, ...], ts: np.ndarray) -> None:
-    """DataError for the first input row holding a NaN/inf, a price <= 0 or a negative volume."""
+def _check_values(kind: str, arrays: tuple[np.ndarray, ...], ts: np.ndarray, bounds: Bounds, who: str) -> None:
+    """DataError for the first input row holding a NaN/inf, a price <= 0, a negative volume or an
+    implausible magnitude (`bounds`)."""
     names = ("price", "volume") if kind == "ticks" else BARS_COLUMNS
     cols = (arrays[0], arrays[4]) if kind == "ticks" else arrays
     bad_rows = [np.flatnonzero(~np.isfinite(a) | ((a < 0) if n == "volume" else (a <= 0))) for n, a in zip(names, cols)]
     firsts = [int(b[0]) if b.size else len(ts) for b in bad_rows]
     i = min(firsts, default=len(ts))
     if i == len(ts):
+        out_of_bounds = bounds.violation(dict(zip(names, cols)))
+        if out_of_bounds is not None:
+            i, col, value, bound, count = out_of_bounds
+            raise DataError(bounds.message(f"make_bars input row {i} at {pd.Timestamp(int(ts[i]), tz='UTC')}", col, value, bound, count, who))
         return
     j = firsts.index(i)
     total = len(np.unique(np.concatenate(bad_rows)))
@@ -328,6 +333,8 @@ class BarBuilder:
         self.outside = _check_outside(outside)
         self.dropped = 0
         self._cal = self.instrument.calendar
+        b = self.instrument.bounds
+        self._pmin, self._pmax, self._vmax = b.min_price, b.max_price, b.max_volume
         self._step = self.minutes * _MIN_NS
         self._n = 0  # inputs seen (for messages)
         self._last: int | None = None
@@ -379,21 +386,24 @@ class BarBuilder:
                 number(x, k, "BarBuilder.update")  # raises the DataError naming the value
             raise
         if len(keys) == 3:
-            if not (0.0 < p < _INF and 0.0 <= v < _INF):
+            lo_p, hi_p, hi_v = self._pmin, self._pmax, self._vmax
+            if not (lo_p <= p <= hi_p and 0.0 <= v <= hi_v):
                 self._bad_value(ts, keys[1:], [p, v])
             return ts, p, p, p, p, v, "ticks"
-        if not (0.0 < o < _INF and 0.0 < h < _INF and 0.0 < l < _INF and 0.0 < c < _INF and 0.0 <= v < _INF):
+        lo_p, hi_p, hi_v = self._pmin, self._pmax, self._vmax
+        if not (lo_p <= o <= hi_p and lo_p <= h <= hi_p and lo_p <= l <= hi_p and lo_p <= c <= hi_p and 0.0 <= v <= hi_v):
             self._bad_value(ts, keys[1:], [o, h, l, c, v])
         return ts, o, h, l, c, v, "bars"
 
     def _bad_value(self, ts: int, names: tuple[str, ...], nums: list[float]) -> None:
+        where = f"BarBuilder input #{self._n} at {pd.Timestamp(ts, tz='UTC')}"
         for k, x in zip(names, nums):
             why = _value_problem(k, x)
             if why is not None:
-                raise DataError(
-                    f"BarBuilder input #{self._n} at {pd.Timestamp(ts, tz='UTC')}, column '{k}': {why}. "
-                    "No bar is built from it; fix or drop that input."
-                )
+                raise DataError(f"{where}, column '{k}': {why}. No bar is built from it; fix or drop that input.")
+        bounds = self.instrument.bounds
+        i, col, value, bound, count = bounds.violation({k: np.array([x]) for k, x in zip(names, nums)})  # type: ignore[misc]
+        raise DataError(bounds.message(where, col, value, bound, count, self.instrument.name))
 
     def _emit(self) -> Bar:
         cur = self._cur  # only called while a bar is in progress

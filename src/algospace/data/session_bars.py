@@ -58,10 +58,11 @@ def session_bars(data: pd.DataFrame, minutes: int = 30, instrument: str | Instru
         raise InputError(f"session_bars expects a DataFrame of bars or ticks; received {type(data).__name__}.")
     kind = _kind(data)
     inst = data_instrument(instrument, data)
+    bounds = inst.bounds if inst is not None else None
     if kind == "ticks":
-        validate_ticks(data)
+        validate_ticks(data, bounds=bounds)
     else:
-        validate_bars(data)
+        validate_bars(data, bounds=bounds)
         if len(data) < 2:
             raise DataError(f"Need at least 2 bars to tell the bar size; got {len(data)}.")
         step = pd.Series(data.index).diff().median()

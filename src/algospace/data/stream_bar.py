@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS
+from algospace.data.bounds import DEFAULT_BOUNDS
 from algospace.errors import AlgoSpaceError, DataError, InputError
 
 _FORMS = (
@@ -101,6 +102,9 @@ def check_bar_values(who: str, ts: object, o: float, h: float, lo: float, c: flo
             problem = f"high/low not covering open/close (open {o}, high {h}, low {lo}, close {c})"
         elif v < 0:
             problem = f"negative volume {v}"
+        elif DEFAULT_BOUNDS.violation({"open": np.array([o, h, lo, c]), "volume": np.array([v])}) is not None:
+            b = DEFAULT_BOUNDS
+            problem = f"an implausible magnitude (prices {b.min_price:g}..{b.max_price:g}, volume <= {b.max_volume:g}; open {o}, high {h}, low {lo}, close {c}, volume {v})"
         else:
             return
     raise DataError(
