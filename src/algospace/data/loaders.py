@@ -261,6 +261,20 @@ def _localize(idx: pd.DatetimeIndex, timezone: str, name: str, column: str, line
         raise DataError(f"{name}: cannot localize timestamps to timezone {timezone!r} ({exc}); pass a valid IANA zone.") from exc
 
 
+def _load_columns(
+    path: str | Path, timestamp_column: str | None, timezone: str | None, columns: tuple[str, ...], row: str
+) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray], str, int | None]:
+    """The shared first half of load_bars/load_ticks: read the file, find the columns, parse
+    the times and numbers. Returns (UTC index, float64 columns, display name, CSV line offset)."""
+    tcol, tz = _defaults(timestamp_column, timezone)
+    frame, name, line_offset = _read_table(path)
+    cols = _columns(frame, (tcol.lower(), *columns), name)
+    if len(frame) == 0:
+        raise DataError(f"{name}: no rows (header only); expected at least one {row}.")
+    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
+    return index, {c: _numbers(frame[cols[c]], c, name, line_offset) for c in columns}, name, line_offset
+
+
 @overload
 def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[False] = ..., bounds: Bounds | None = ...) -> pd.DataFrame: ...
 @overload
@@ -278,14 +292,10 @@ def load_bars(
 
     Example: ``bars = load_bars("spy.csv", timezone="America/New_York")``
     """
-    tcol, tz = _defaults(timestamp_column, timezone)
-    frame, name, line_offset = _read_table(path)
-    cols = _columns(frame, (tcol.lower(), *BARS_COLUMNS), name)
-    if len(frame) == 0:
-        raise DataError(f"{name}: no rows (header only); expected at least one bar.")
-    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
-    values = pd.DataFrame({c: _numbers(frame[cols[c]], c, name, line_offset) for c in BARS_COLUMNS})
-    bars, report = check_bars(index, values, name, repair=repair, line_offset=line_offset, bounds=bounds or DEFAULT_BOUNDS)
+    index, values, name, line_offset = _load_columns(path, timestamp_column, timezone, BARS_COLUMNS, "bar")
+    bars, report = check_bars(
+        index, pd.DataFrame(values), name, repair=repair, line_offset=line_offset, bounds=bounds or DEFAULT_BOUNDS
+    )
     return (bars, report) if repair else bars
 
 
@@ -348,15 +358,8 @@ def load_ticks(
 
     Example: ``ticks = load_ticks("es_ticks.csv", timezone="America/Chicago")``
     """
-    tcol, tz = _defaults(timestamp_column, timezone)
-    frame, name, line_offset = _read_table(path)
-    cols = _columns(frame, (tcol.lower(), *TICKS_COLUMNS), name)
-    if len(frame) == 0:
-        raise DataError(f"{name}: no rows (header only); expected at least one tick.")
-    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
-    price = _numbers(frame[cols["price"]], "price", name, line_offset)
-    volume = _numbers(frame[cols["volume"]], "volume", name, line_offset)
-    return check_ticks(index, price, volume, name, line_offset, bounds or DEFAULT_BOUNDS)
+    index, values, name, line_offset = _load_columns(path, timestamp_column, timezone, TICKS_COLUMNS, "tick")
+    return check_ticks(index, values["price"], values["volume"], name, line_offset, bounds or DEFAULT_BOUNDS)
 
 
 def detect_kind(path: str | Path, timestamp_column: str | None = None) -> str:

@@ -136,6 +136,13 @@ class StreamClock:
         self.need_time = need_time
         self.last: pd.Timestamp | None = None
 
+    def read(self, bar: Any) -> tuple[pd.Timestamp | None, float, float, float, float, float]:
+        """`read_bar` under this stream's name, then the time-order check: the one call an
+        `update(bar)` makes before its arithmetic."""
+        out = read_bar(bar, self.who, need_time=self.need_time)
+        self.check(out[0])
+        return out
+
     def check(self, ts: pd.Timestamp | None) -> None:
         if ts is None:
             if self.need_time:
@@ -146,4 +153,18 @@ class StreamClock:
         self.last = ts
 
 
-__all__ = ["StreamClock", "bar_fields", "bar_time", "check_bar_values", "number", "read_bar"]
+class FromCloses:
+    """Mixin of the incremental indicators that read only each bar's close: `update(bar)` reads
+    and orders the bar (`self._clock`, a StreamClock), then advances `self.step(close)`."""
+
+    _clock: StreamClock
+
+    def step(self, close: float) -> Any:  # pragma: no cover - every user defines it
+        raise NotImplementedError
+
+    def update(self, bar: Any) -> Any:
+        """Add one bar (any form `read_bar` accepts); return `step` of its close."""
+        return self.step(self._clock.read(bar)[4])
+
+
+__all__ = ["FromCloses", "StreamClock", "bar_fields", "bar_time", "check_bar_values", "number", "read_bar"]

@@ -13,8 +13,7 @@ indicators, matrices and synergy (the signal side) that sit beside it.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from algospace._lazy import lazy_exports
 
 _REGIME = ("FeatureParams", "FeatureSpec", "FeatureStream", "RegimeWindowStream", "regime_windows")
 _INDICATORS = ("ATR", "FVG", "LVN", "MLMI", "NWRQK", "RSI", "FVGParams", "LVNParams", "MLMIParams", "NWRQKParams",
@@ -31,17 +30,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'algospace.features' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports("algospace.features", _LAZY, globals())
 
 
 __all__ = [*_INDICATORS, *_MATRICES, *_SYNERGY, *_REGIME]

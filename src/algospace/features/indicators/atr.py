@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from algospace.features.bar_check import check_bars
-from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.data.stream_bar import StreamClock
 from algospace.features.indicators.parameters import check_int
 from algospace.features.indicators.kernels import seed_mean, wilder_rma
 
@@ -49,8 +49,7 @@ class ATR:
         return self._avg
 
     def update(self, bar: Any) -> float:
-        ts, _o, h, lo, c, _v = read_bar(bar, "ATR.update")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, _v = self._clock.read(bar)
         return self.step(h, lo, c)
 
     def step(self, high: float, low: float, close: float) -> float:

@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import Field
 
 from algospace.features.bar_check import check_bars
-from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.data.stream_bar import StreamClock
 from algospace.features.indicators.parameters import Params
 
 FVG_COLUMNS = (
@@ -152,8 +152,7 @@ class FVG:
         self._t = -1
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, _v = read_bar(bar, "FVG.update")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, _v = self._clock.read(bar)
         return self.step(h, lo, c)
 
     def step(self, h: float, lo: float, c: float) -> dict[str, float]:

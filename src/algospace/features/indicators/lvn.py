@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import Field
 
 from algospace.features.bar_check import check_bars
-from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.data.stream_bar import StreamClock
 from algospace.features.indicators.parameters import Params
 
 LVN_COLUMNS = ("lvn_poc", "lvn_price", "lvn_distance", "lvn_strength", "lvn_count")
@@ -111,8 +111,7 @@ class LVN:
         self._buf: deque[tuple[float, float, float]] = deque(maxlen=self.params.lookback)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, v = read_bar(bar, "LVN.update")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, v = self._clock.read(bar)
         return self.step(h, lo, c, v)
 
     def step(self, h: float, lo: float, c: float, v: float) -> dict[str, float]:

@@ -23,14 +23,13 @@ Outputs: `mlmi_value` (0-100), `mlmi_ma` (WMA of the value, `signal_length`), `m
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
 from algospace.features.bar_check import check_bars
-from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.data.stream_bar import FromCloses, StreamClock
 from algospace.features.indicators.parameters import Params
 from algospace.features.indicators.kernels import cross_step, crosses, wma, wma_rows, wma_weights
 from algospace.features.indicators.rsi import RSI, rsi_values
@@ -129,7 +128,7 @@ def mlmi(bars: pd.DataFrame, params: MLMIParams | None = None) -> pd.DataFrame:
     return pd.DataFrame({"mlmi_value": value, "mlmi_ma": ma, "mlmi_signal": signal}, index=bars.index)
 
 
-class MLMI:
+class MLMI(FromCloses):
     """Incremental MLMI: `update(bar)` returns the row `mlmi(bars)` has at that bar."""
 
     def __init__(self, params: MLMIParams | None = None) -> None:
@@ -170,11 +169,6 @@ class MLMI:
                 self._up = np.resize(self._up, 2 * self._n)
         self._px[self._n], self._py[self._n], self._up[self._n] = fx, fy, up
         self._n += 1
-
-    def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, _h, _l, c, _v = read_bar(bar, "MLMI.update")
-        self._clock.check(ts)
-        return self.step(c)
 
     def step(self, close: float) -> dict[str, float]:
         """Advance by one close (of a Heikin-Ashi bar when used on 30-minute bars)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from algospace.features.bar_check import check_bars
-from algospace.data.stream_bar import StreamClock, read_bar
+from algospace.data.stream_bar import FromCloses, StreamClock
 from algospace.features.indicators.parameters import check_int
 from algospace.features.indicators.kernels import seed_mean, wilder_rma
 
@@ -45,7 +45,7 @@ def rsi(bars: pd.DataFrame, period: int = 14) -> pd.Series:
     return pd.Series(rsi_values(a["close"], period), index=bars.index, name="rsi")
 
 
-class RSI:
+class RSI(FromCloses):
     """Incremental RSI: `update(bar)` equals `rsi(bars)` at that bar."""
 
     def __init__(self, period: int = 14) -> None:
@@ -61,11 +61,6 @@ class RSI:
     @property
     def value(self) -> float:
         return self._value
-
-    def update(self, bar: Any) -> float:
-        ts, _o, _h, _l, c, _v = read_bar(bar, "RSI.update")
-        self._clock.check(ts)
-        return self.step(c)
 
     def step(self, close: float) -> float:
         """Advance by one close (used by composite indicators such as MLMI)."""

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from algospace.errors import AlgoSpaceError, ArtifactError, ConfigError
 from algospace.features._params import StrictParams
 from algospace.features.regime import mmd
-from algospace.features.regime.references import REFERENCE_DOC, REFERENCE_REGIMES
+from algospace.features.regime.references import REFERENCE_REGIMES
 from algospace.features.regime.stats import LOOKBACK
 
 _MAX_MMD_WINDOW = LOOKBACK - mmd.OBS_LAG  # the oldest observation of a window still lies inside LOOKBACK
