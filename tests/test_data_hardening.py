@@ -108,6 +108,15 @@ def test_bounds_are_configurable_per_instrument(tmp_path):
         set_config(old)
     with pytest.raises(InputError, match="min_price < max_price"):
         Bounds(min_price=10.0, max_price=1.0)
+    from algospace.data import get_instrument
+    from algospace.errors import ConfigError
+
+    try:
+        set_config(AppConfig(instruments=[InstrumentConfig(name="BAD", point_value=1, tick_size=0.01, min_price=5.0, max_price=2.0)]))
+        with pytest.raises(ConfigError, match="BAD: .*min_price < max_price"):
+            get_instrument("ES")
+    finally:
+        set_config(old)
 
 
 def test_streams_and_ticks_refuse_implausible_values_too(tmp_path):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from algospace.data.bounds import DEFAULT_BOUNDS, Bounds
 from algospace.data.sessions import SessionCalendar, get_calendar
-from algospace.errors import InputError
+from algospace.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,10 @@ def list_instruments() -> dict[str, Instrument]:
         if key in out:
             log.info("config instrument %s overrides the built-in spec", key)
         given = {k: getattr(ic, k) for k in ("min_price", "max_price", "max_volume") if getattr(ic, k, None) is not None}
-        bounds = Bounds(**{**DEFAULT_BOUNDS.__dict__, **given})
+        try:
+            bounds = Bounds(**{**DEFAULT_BOUNDS.__dict__, **given})
+        except InputError as exc:
+            raise ConfigError(f"instruments: {ic.name}: {exc}") from exc
         out[key] = Instrument(key, ic.point_value, ic.tick_size, ic.session, ic.currency, "user-defined (config)", bounds)
     return out
 
