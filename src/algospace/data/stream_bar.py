@@ -10,6 +10,7 @@ problem is a DataError in `validate_bars` too.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,17 +22,17 @@ from algospace.data.bars import BARS_COLUMNS
 from algospace.data.bounds import DEFAULT_BOUNDS
 from algospace.errors import AlgoSpaceError, DataError, InputError
 
+_B = DEFAULT_BOUNDS  # a stream knows no instrument: the package defaults
+_UTC = datetime.timezone.utc  # the tz of a Timestamp taken from a UTC index
 _FORMS = (
     "a bar: a pandas row (df.iloc[i]) or 1-row DataFrame, a mapping, an itertuples row or algospace.data.Bar, "
     "or a tuple (timestamp, open, high, low, close, volume)"
 )
 
 
-def bar_time(ts: Any, who: str, error: type[AlgoSpaceError] = DataError) -> pd.Timestamp:
-    """A bar's timestamp as a UTC Timestamp; int values are UTC nanoseconds. Missing,
-    unreadable or naive times raise `error` (DataError for a bar's own time)."""
-    if isinstance(ts, (int, np.integer)) and not isinstance(ts, (bool, np.bool_)):
-        return pd.Timestamp(int(ts), tz="UTC")
+def aware_time(ts: Any, who: str, error: type[AlgoSpaceError] = DataError) -> pd.Timestamp:
+    """`ts` as a tz-aware Timestamp in whatever zone it carries (no conversion: the hot path of
+    BarBuilder needs only its instant); missing, unreadable or naive times raise `error`."""
     try:
         t = pd.Timestamp(ts)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -42,11 +43,24 @@ def bar_time(ts: Any, who: str, error: type[AlgoSpaceError] = DataError) -> pd.T
         raise error(f"{who}: missing timestamp (NaT); every input needs a time.")
     if t.tz is None:
         raise error(f"{who}: timestamp {t} is naive; expected a tz-aware timestamp (UTC). Use .tz_localize('UTC').")
-    return t.tz_convert("UTC")
+    return t
+
+
+def bar_time(ts: Any, who: str, error: type[AlgoSpaceError] = DataError) -> pd.Timestamp:
+    """A bar's timestamp as a UTC Timestamp; int values are UTC nanoseconds. Missing,
+    unreadable or naive times raise `error` (DataError for a bar's own time)."""
+    if type(ts) is pd.Timestamp and ts.tz is _UTC:  # the common case, a row of a UTC frame: nothing to do
+        return ts
+    if isinstance(ts, (int, np.integer)) and not isinstance(ts, (bool, np.bool_)):
+        return pd.Timestamp(int(ts), tz="UTC")
+    t = aware_time(ts, who, error)
+    return t if t.tz is _UTC else t.tz_convert("UTC")  # tz_convert costs ~5 us: skip it when already UTC
 
 
 def number(x: Any, name: str, who: str) -> float:
     """One field as float; strings and non-numbers are a DataError (nothing is cast from text)."""
+    if isinstance(x, float):  # float and numpy float64: the hot path of every update
+        return float(x)
     if isinstance(x, (str, bytes)):
         raise DataError(f"{who}: '{name}' must be a number (the bars contract is numeric OHLCV); received the string {x!r}.")
     try:
@@ -68,29 +82,42 @@ def bar_fields(bar: Any, who: str, keys: Sequence[str] = BARS_COLUMNS) -> tuple[
             raise InputError(f"{who} expects one bar; received a DataFrame with {len(bar)} rows (feed them one at a time).")
         bar = bar.iloc[0]
     if isinstance(bar, pd.Series):
-        ts = bar["timestamp"] if "timestamp" in bar.index else bar.name
-        have, get = (lambda k: k in bar.index), bar.__getitem__
-    elif isinstance(bar, Mapping):
-        ts = bar.get("timestamp")
-        have, get = (lambda k: k in bar), bar.__getitem__
-    elif hasattr(bar, "_fields") or hasattr(bar, "close"):  # itertuples rows, algospace.data.Bar, dataclasses
+        # One pass over the row (Series.get and five lookups by label each cost more than the update).
+        values = dict(zip(bar.index, bar.to_numpy()))
+        ts = values["timestamp"] if "timestamp" in values else bar.name
+        try:
+            return ts, [values[k] for k in keys]
+        except KeyError:
+            return _missing(who, keys, values.__contains__)
+    if isinstance(bar, Mapping):
+        try:
+            return bar.get("timestamp"), [bar[k] for k in keys]
+        except KeyError:
+            return _missing(who, keys, bar.__contains__)
+    if hasattr(bar, "_fields") or hasattr(bar, "close"):  # itertuples rows, algospace.data.Bar, dataclasses
         ts = getattr(bar, "timestamp", getattr(bar, "Index", None))
-        have, get = (lambda k: hasattr(bar, k)), (lambda k: getattr(bar, k))
-    elif isinstance(bar, (tuple, list, np.ndarray)) and len(bar) in (len(keys) + 1, len(keys) + 2):
+        try:
+            return ts, [getattr(bar, k) for k in keys]
+        except AttributeError:
+            return _missing(who, keys, lambda k: hasattr(bar, k))
+    if isinstance(bar, (tuple, list, np.ndarray)) and len(bar) in (len(keys) + 1, len(keys) + 2):
         return bar[0], list(bar[1 : len(keys) + 1])  # (timestamp, *values[, filled])
-    elif isinstance(bar, (tuple, list, np.ndarray)):
+    if isinstance(bar, (tuple, list, np.ndarray)):
         raise InputError(f"{who} expects {_FORMS}; received {len(bar)} values: {bar!r}.")
-    else:
-        raise InputError(f"{who} expects {_FORMS}; received {type(bar).__name__} {bar!r}.")
-    missing = [k for k in keys if not have(k)]
-    if missing:
-        raise DataError(f"{who}: the bar lacks {missing}; a bar needs numeric {list(keys)} and a timestamp.")
-    return ts, [get(k) for k in keys]
+    raise InputError(f"{who} expects {_FORMS}; received {type(bar).__name__} {bar!r}.")
+
+
+def _missing(who: str, keys: Sequence[str], has: Any) -> Any:
+    missing = [k for k in keys if not has(k)]
+    raise DataError(f"{who}: the bar lacks {missing}; a bar needs numeric {list(keys)} and a timestamp.")
 
 
 def check_bar_values(who: str, ts: object, o: float, h: float, lo: float, c: float, v: float) -> None:
     """The bars contract for one streamed bar (the batch paths get it from `validate_bars`), so a
     bar a batch call refuses is refused by the streams too."""
+    # One chained comparison for a sound bar (NaN and inf fail it; min_price > 0 keeps prices positive).
+    if _B.min_price <= lo <= o <= h <= _B.max_price and lo <= c <= h and 0.0 <= v <= _B.max_volume:
+        return
     for name, x in zip(BARS_COLUMNS, (o, h, lo, c, v)):
         if not math.isfinite(x):
             problem = f"non-finite {name}={x!r}"
@@ -102,9 +129,11 @@ def check_bar_values(who: str, ts: object, o: float, h: float, lo: float, c: flo
             problem = f"high/low not covering open/close (open {o}, high {h}, low {lo}, close {c})"
         elif v < 0:
             problem = f"negative volume {v}"
-        elif DEFAULT_BOUNDS.violation({"open": np.array([o, h, lo, c]), "volume": np.array([v])}) is not None:
-            b = DEFAULT_BOUNDS
-            problem = f"an implausible magnitude (prices {b.min_price:g}..{b.max_price:g}, volume <= {b.max_volume:g}; open {o}, high {h}, low {lo}, close {c}, volume {v})"
+        elif not (_B.min_price <= lo and h <= _B.max_price and v <= _B.max_volume):  # scalars: numpy here costs ~10 us a bar
+            problem = (
+                f"an implausible magnitude (prices {_B.min_price:g}..{_B.max_price:g}, volume <= {_B.max_volume:g}; "
+                f"open {o}, high {h}, low {lo}, close {c}, volume {v})"
+            )
         else:
             return
     raise DataError(
@@ -167,4 +196,4 @@ class FromCloses:
         return self.step(self._clock.read(bar)[4])
 
 
-__all__ = ["FromCloses", "StreamClock", "bar_fields", "bar_time", "check_bar_values", "number", "read_bar"]
+__all__ = ["FromCloses", "StreamClock", "aware_time", "bar_fields", "bar_time", "check_bar_values", "number", "read_bar"]
