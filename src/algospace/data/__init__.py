@@ -10,6 +10,7 @@ Example::
 """
 
 from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_bars
+from algospace.data.bounds import DEFAULT_BOUNDS, Bounds
 from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
 from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
@@ -22,6 +23,8 @@ from algospace.data.sessions import CALENDARS, CME_GLOBEX, NYSE_RTH, UTC_24H, Se
 __all__ = [
     "BARS_COLUMNS",
     "BUILTIN_INSTRUMENTS",
+    "Bounds",
+    "DEFAULT_BOUNDS",
     "CALENDARS",
     "CME_GLOBEX",
     "NYSE_RTH",
