@@ -21,6 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"_pydantic"},
     "data": {"io", "config"},
     "features": {"_pydantic", "_lazy", "hashing", "io", "data"},
+    "signals": {"data", "features"},
+    "sim": {"_pydantic", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
     "engines": {"artifacts", "models", "features", "data"},

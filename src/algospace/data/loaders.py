@@ -30,14 +30,14 @@ import pandas as pd
 from algospace.data.bars import BARS_COLUMNS, RepairReport, check_bars
 from algospace.data.bounds import DEFAULT_BOUNDS, Bounds, bounds_of
 from algospace.data.timezones import check_timezone
-from algospace.data.formats import Table, parse_date_layout, read_table, shift_close_stamps
+from algospace.data.formats import TICKS, Table, parse_date_layout, read_table, shift_close_stamps
 from algospace.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _EPOCH_RE = r"[+-]?\d+"  # a whole CSV cell of digits: an epoch time, not a date
-TICKS_COLUMNS: tuple[str, ...] = ("price", "volume")
+TICKS_COLUMNS: tuple[str, ...] = TICKS  # the one ticks column list (formats.TICKS)
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")  # pandas decompresses these CSVs by suffix
 
 

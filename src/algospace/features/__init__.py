@@ -21,7 +21,7 @@ _INDICATORS = ("ATR", "FVG", "LVN", "MLMI", "NWRQK", "RSI", "FVGParams", "LVNPar
 _MATRICES = ("MATRIX_5M_COLUMNS", "MATRIX_30M_COLUMNS", "Matrix5mAssembler", "Matrix5mParams", "Matrix30mAssembler",
              "Matrix30mParams", "all_windows", "features_5m", "features_30m", "window_5m", "window_30m")
 _SYNERGY = ("SYNERGY_VECTOR_NAMES", "Signal", "SynergyContext", "SynergyDetector", "SynergyEvent", "SynergyParams",
-            "SynergyType", "detect_synergies", "synergy_vector", "synergy_vector_fingerprint")
+            "SynergyType", "detect_signals", "detect_synergies", "synergy_vector", "synergy_vector_fingerprint")
 _LAZY = {
     **dict.fromkeys(_REGIME, "algospace.features.regime"),
     **dict.fromkeys(_INDICATORS, "algospace.features.indicators"),
