@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algospace.engines.mrms import RiskManager, rule_proposals
+from algospace.engines.mrms import RiskManager, scalar_size
 from algospace.engines.mrms_rules import risk_per_contract, rooms_from_vector, stop_target_ticks
 from algospace.sim import AccountConfig, SimConfig, TradePaths
 
@@ -41,15 +41,14 @@ def capped(ctx: Context, raw: Raw) -> Raw:
 
     Returns the R:R as placed (target ticks / stop ticks), which the simulator turns back into
     the same target ticks."""
-    p = ctx.paths
+    p, inst, acc = ctx.paths, ctx.instrument, ctx.account
 
     def policy(obs: np.ndarray, row: int) -> tuple[int, float, float]:
         size, stop, rr = raw(obs, row)
-        daily, mloss = rooms_from_vector(obs[SYNERGY_DIM:], ctx.account.daily_loss_limit, ctx.account.max_loss)
-        a = rule_proposals(np.array([size]), np.array([stop]), np.array([rr]), p.entry_price[row : row + 1],
-                           p.direction[row : row + 1], p.atr[row : row + 1], ctx.instrument, np.array([daily]),
-                           np.array([mloss]), ctx.account.max_contracts, ctx.sim)
-        return int(a.position_size[0]), float(stop), float(a.target_ticks[0] / a.stop_ticks[0])
+        daily, mloss = rooms_from_vector(obs[SYNERGY_DIM:], acc.daily_loss_limit, acc.max_loss)
+        final, stop_t, target_t, _ = scalar_size(int(size), float(stop), float(rr), float(p.atr[row]), inst, float(daily),
+                                                 float(mloss), acc.max_contracts, ctx.sim)
+        return final, float(stop), target_t / stop_t
 
     return policy
 
@@ -58,8 +57,7 @@ def network(rm: RiskManager) -> Raw:
     """The M-RMS network's deterministic decision: arg-max size, the heads' stop and R:R."""
 
     def raw(obs: np.ndarray, row: int) -> tuple[int, float, float]:
-        logits, stop, rr = rm.network(obs[None].astype(np.float32))
-        return int(logits[0].argmax()), float(stop[0]), float(rr[0])
+        return rm.raw_decision(obs)
 
     return raw
 
