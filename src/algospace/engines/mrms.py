@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 TRAINING_FILE = "training.json"  # inside the artifact: account rules, simulator costs, split, metrics
 QUALIFICATION_FIELDS = ("synergy_vector", "account", "entry_price", "direction", "atr", "instrument")
 DIRECTIONS = {"LONG": 1, "SHORT": -1}
+_CHUNK = 8192  # rows per NumPy network call in a batch (keeps the hidden layer in cache)
 
 
 @dataclass(frozen=True)
@@ -353,7 +354,11 @@ class RiskManager:
     def network(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw heads on (N, 40) float32 inputs -> (size logits, stop multiplier, reward:risk)."""
         if self._np is not None:
-            return self._np(x)
+            if len(x) <= _CHUNK:
+                return self._np(x)
+            # Chunks keep the (rows, 256) hidden layer in cache: 200,000 rows at once is 200 MB.
+            parts = [self._np(x[i : i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
+            return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
         k = self.model.config.synergy_dim
         with torch.no_grad():
             t = torch.from_numpy(x).to(self.device)

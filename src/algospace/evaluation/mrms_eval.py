@@ -83,12 +83,13 @@ def _backtest(ctx: Context, data: Any, raw, rows: np.ndarray, account):  # -> (B
     return result, summarize(result)
 
 
-def grid_search(ctx: Context, data: Any, rows: np.ndarray, account, progress=None) -> tuple[tuple[int, float, float], list[dict]]:
-    """The best fixed (size, stop, R:R) on `rows` by the training's validation score."""
+def grid_search(ctx: Context, data: Any, rows: np.ndarray, account, progress=None,
+                grid: tuple[tuple, tuple, tuple] = (GRID_SIZES, GRID_STOPS, GRID_RR)) -> tuple[tuple[int, float, float], list[dict]]:
+    """The best fixed (size, stop, R:R) of `grid` on `rows` by the training's validation score."""
     from algospace.training.mrms import score
 
     table = []
-    for size, stop, rr in itertools.product(GRID_SIZES, GRID_STOPS, GRID_RR):
+    for size, stop, rr in itertools.product(*grid):
         _, m = _backtest(ctx, data, fixed(size, stop, rr), rows, account)
         table.append({"size": size, "stop": stop, "rr": rr, "score": score(m), "net_pnl": m.net_pnl, "breaches": m.rule_breaches})
         if progress is not None:
@@ -97,13 +98,13 @@ def grid_search(ctx: Context, data: Any, rows: np.ndarray, account, progress=Non
     return (int(best["size"]), float(best["stop"]), float(best["rr"])), table
 
 
-def fit_baselines(ctx: Context, data: Any, account, progress=None) -> dict[str, Any]:
+def fit_baselines(ctx: Context, data: Any, account, progress=None, grid=(GRID_SIZES, GRID_STOPS, GRID_RR)) -> dict[str, Any]:
     """What (c) and (d) learn, on the TRAINING rows only: the Kelly fraction of (a)'s trades and the best grid rule."""
     train = data.rows["train"]
     base, _ = _backtest(ctx, data, fixed(1, 2.0, 2.0), train, account)
     t = base.outcomes.traded
     kelly, kstats = kelly_fraction(base.outcomes.net_usd[t], base.outcomes.risk_usd[t])
-    best, table = grid_search(ctx, data, train, account, progress)
+    best, table = grid_search(ctx, data, train, account, progress, grid)
     return {"half_kelly": {"fraction": kelly / 2.0, **kstats, "note": "Kelly <= 0: the rule never trades" if kelly == 0 else ""},
             "grid": {"best": {"size": best[0], "stop": best[1], "rr": best[2]}, "candidates": len(table),
                      "top5": sorted(table, key=lambda r: -r["score"])[:5]}}
@@ -131,7 +132,7 @@ def build_strategies(rm: Any, ctx: Context, fitted: dict[str, Any], seed: int = 
 
 
 def evaluate_mrms(artifact: str | Path, data: Any = "spy-1m", n_boot: int = 2000, block_days: int = 10, seed: int = 0,
-                  progress: bool = True) -> MRMSEvaluation:
+                  progress: bool = True, grid: tuple[tuple, tuple, tuple] = (GRID_SIZES, GRID_STOPS, GRID_RR)) -> MRMSEvaluation:
     """Run every strategy on the artifact's test split and compare (see the module docstring)."""
     from algospace.engines.mrms import RiskManager
     from algospace.sim import AccountConfig, SimConfig
@@ -146,10 +147,10 @@ def evaluate_mrms(artifact: str | Path, data: Any = "spy-1m", n_boot: int = 2000
     account, sim = AccountConfig.model_validate(cfg.account.model_dump()), SimConfig.model_validate(cfg.sim.model_dump())
     ctx = Context(prepared.paths, account, sim)
     bar = _progress(progress)
-    task = bar.add_task("eval mrms", total=len(GRID_SIZES) * len(GRID_STOPS) * len(GRID_RR) + 6, info="") if bar else None
+    task = bar.add_task("eval mrms", total=len(grid[0]) * len(grid[1]) * len(grid[2]) + 6, info="") if bar else None
     tick = (lambda: bar.update(task, advance=1)) if bar else None
     try:
-        fitted = fit_baselines(ctx, prepared, account, tick)
+        fitted = fit_baselines(ctx, prepared, account, tick, grid)
         strats = build_strategies(rm, ctx, fitted, seed)
         test = prepared.rows["test"]
         metrics, daily = {}, {}
