@@ -33,6 +33,7 @@ from algospace.errors import DataError, InputError
 from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.training.mrms_config import MRMSTrainConfig
 from algospace.training.ppo import HybridPolicy, PPOConfig, Rollout, act, ppo_update
+from algospace.sim.replay import TradeReplay, act_many
 from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,6 @@ class Episodes:
             self._reset(i)
 
     def _reset(self, i: int) -> None:
-        from algospace.sim import TradeReplay
 
         for _ in range(100):
             start = int(self.rng.integers(0, len(self.rows) - 1))
@@ -140,14 +140,14 @@ class Episodes:
         done = np.zeros(len(rows))
         stats = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
         rc = cfg.reward
-        for i, replay in enumerate(self.replays):
-            before = replay.account.balance
-            dd_before = self.peak[i] - before
-            step = replay.act(int(prop.position_size[i]), float(stop[i]), float(rr_placed[i]))
+        before = np.array([r.account.balance for r in self.replays])
+        steps = act_many(self.replays, prop.position_size, stop, rr_placed)  # one simulate call for all envs
+        for i, (replay, step) in enumerate(zip(self.replays, steps)):
+            dd_before = self.peak[i] - before[i]
             after = replay.account.balance
             self.peak[i] = max(self.peak[i], after)
             dd_rise = max(0.0, (self.peak[i] - after) - dd_before)
-            net = after - before
+            net = after - before[i]
             reward[i] = (net - rc.drawdown_penalty * dd_rise) / rc.pnl_scale - rc.breach_penalty * len(step.breaches)
             stats["pnl"] += net
             stats["breaches"] += len(step.breaches)
