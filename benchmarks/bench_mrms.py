@@ -19,20 +19,11 @@ import time
 import numpy as np
 import torch
 
+from bench_rde import timeit  # benchmarks/ is on sys.path when this script runs
+
 from algospace.engines.mrms import RiskManager
 from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.sim import PropFirmAccount
-
-
-def timeit(fn, n: int, warmup: int = 50) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def pct(xs: list[float], q: float) -> float:

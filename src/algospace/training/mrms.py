@@ -34,7 +34,9 @@ from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.training.mrms_config import MRMSTrainConfig
 from algospace.training.ppo import HybridPolicy, PPOConfig, Rollout, act, ppo_update
 from algospace.sim.replay import TradeReplay, act_many
-from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics
+from algospace.training.rde import (
+    _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics, over_budget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -291,15 +293,14 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
                     "bad_evals": bad_evals, "history": json.dumps(history)})
             if bar:
                 bar.update(task, advance=1, info=f"reward {row['mean_reward']:+.3f} val {best:+.2f}")
-            it_seconds = time.monotonic() - it_start
-            if (time.monotonic() - t0 + it_seconds) / 60.0 > cfg.max_minutes:
+            if over_budget(t0, time.monotonic() - it_start, cfg.max_minutes):
                 stop_reason = "time_budget"
                 break
-        else:
-            stop_reason = "early_stopping" if bad_evals >= cfg.patience else "max_iterations"
     finally:
         if bar:
             bar.stop()
+    if stop_reason == "max_iterations" and bad_evals >= cfg.patience:
+        stop_reason = "early_stopping"
 
     # --- evaluate the best policy on every split --------------------------------------------
     notes: list[str] = []
