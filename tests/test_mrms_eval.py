@@ -59,3 +59,24 @@ def test_plot_is_written(evaluation):
     _, ev, tmp = evaluation
     path = plot_curves(ev, tmp / "curves.png")
     assert path.stat().st_size > 5_000
+
+
+def test_an_exhausted_account_ends_and_a_fresh_one_trades_the_next_day():
+    from algospace.data import sample
+    from algospace.evaluation.mrms_strategies import Context, backtest_rules, fixed
+    from algospace.sim.metrics import summarize
+    from algospace.training.mrms import prepare_mrms_data
+
+    bars = sample("spy-1m")
+    cfg = MRMSTrainConfig.preset("tiny")
+    data = prepare_mrms_data(bars.loc[bars.index < "2017-09-01"], cfg)
+    ctx = Context(data.paths, cfg.account, cfg.sim)
+    rows = np.concatenate([data.rows[s] for s in ("train", "val", "test")])
+    result = backtest_rules(ctx, data.signals, fixed(5, 3.0, 5.0), rows)  # big, wide: burns accounts
+    ended = [b for b in result.breaches if b.kind == "exhausted"]
+    assert ended and summarize(result).accounts_ended >= len(ended)
+    o = result.outcomes
+    for b in ended:
+        assert (o.traded & (o.day > b.day)).any() or b.day == o.day[o.traded].max()  # trading resumes after it
+        assert len(result.accounts) > len(ended)
+    assert np.all(np.diff(o.signal) > 0)  # each signal decided once, in time order

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from algospace.evaluation.mrms_strategies import Context, capped, fixed, fixed_fractional, kelly_fraction, network
+from algospace.evaluation.mrms_strategies import Context, backtest_rules, fixed, fixed_fractional, kelly_fraction, network
 
 # 64 rules: each is a sequential backtest of ~2,300 training signals (~1-3 s on the shared 2-core box).
 GRID_SIZES = (1, 2, 3, 5)
@@ -76,10 +76,9 @@ def block_bootstrap_diff(a: np.ndarray, b: np.ndarray, stat, n_boot: int = 2000,
 
 
 def _backtest(ctx: Context, data: Any, raw, rows: np.ndarray, account):  # -> (BacktestResult, Metrics)
-    from algospace.sim import backtest
     from algospace.sim.metrics import summarize
 
-    result = backtest(data.paths, data.signals, capped(ctx, raw), account, rows)
+    result = backtest_rules(ctx, data.signals, raw, rows)
     return result, summarize(result)
 
 
@@ -190,7 +189,7 @@ def synergy_report(rm: Any, cfg: Any, data: Any, prepared: Any, fitted: dict[str
     period; the M-RMS never trained on synergy events, but events before the test boundary lie
     in its training period, so only the test-period rows are out of sample."""
     from algospace.signals import build_signals
-    from algospace.sim import backtest, build_paths
+    from algospace.sim import build_paths
     from algospace.sim.metrics import summarize
     from algospace.training.mrms import load_market
 
@@ -208,8 +207,9 @@ def synergy_report(rm: Any, cfg: Any, data: Any, prepared: Any, fitted: dict[str
         for name, raw in strats.items():
             if len(rows) == 0:
                 continue
-            mm = summarize(backtest(paths, sigs, capped(ctx, raw), cfg.account, rows)).to_dict()
-            table[name] = {k: mm[k] for k in ("trades", "net_pnl", "win_rate", "sortino_daily", "calmar", "rule_breaches")}
+            mm = summarize(backtest_rules(ctx, sigs, raw, rows)).to_dict()
+            table[name] = {k: mm[k] for k in ("trades", "net_pnl", "win_rate", "sortino_daily", "calmar", "rule_breaches",
+                                              "accounts_ended")}
         out[label] = table
     return out
 

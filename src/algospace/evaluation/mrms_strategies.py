@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from algospace.engines.mrms import RiskManager, scalar_size
-from algospace.engines.mrms_rules import risk_per_contract, rooms_from_vector, stop_target_ticks
+from algospace.engines.mrms_rules import CUT_MAX_LOSS, risk_per_contract, rooms_from_vector, stop_target_ticks
 from algospace.sim import AccountConfig, SimConfig, TradePaths
 
 Raw = Callable[[np.ndarray, int], tuple[int, float, float]]
@@ -36,21 +37,62 @@ class Context:
         return self.paths.instrument
 
 
-def capped(ctx: Context, raw: Raw) -> Raw:
+def capped(ctx: Context, raw: Raw, exhausted: dict | None = None) -> Raw:
     """The strategy's decision with the rule checks applied (size cut to fit the rooms).
 
     Returns the R:R as placed (target ticks / stop ticks), which the simulator turns back into
-    the same target ticks."""
+    the same target ticks. With an `exhausted` dict: the first time the max-loss room cannot
+    fit one contract of a trade the strategy wants, its row is stored there and every later
+    decision is 0 contracts (`backtest_rules` then ends that account and starts a fresh one).
+    """
     p, inst, acc = ctx.paths, ctx.instrument, ctx.account
 
     def policy(obs: np.ndarray, row: int) -> tuple[int, float, float]:
         size, stop, rr = raw(obs, row)
+        if exhausted is not None and "row" in exhausted:
+            return 0, float(stop), float(rr)
         daily, mloss = rooms_from_vector(obs[SYNERGY_DIM:], acc.daily_loss_limit, acc.max_loss)
-        final, stop_t, target_t, _ = scalar_size(int(size), float(stop), float(rr), float(p.atr[row]), inst, float(daily),
-                                                 float(mloss), acc.max_contracts, ctx.sim)
+        final, stop_t, target_t, cut = scalar_size(int(size), float(stop), float(rr), float(p.atr[row]), inst, float(daily),
+                                                   float(mloss), acc.max_contracts, ctx.sim)
+        if exhausted is not None and final == 0 and size > 0 and cut == CUT_MAX_LOSS:
+            exhausted.update(row=row, balance=float(obs[SYNERGY_DIM]) * acc.starting_balance)
         return final, float(stop), target_t / stop_t
 
     return policy
+
+
+def backtest_rules(ctx: Context, signals: Any, raw: Raw, rows: np.ndarray):  # -> sim.BacktestResult
+    """`sim.backtest` of `capped(raw)` over `rows`, where an account whose max-loss room can no
+    longer fit one contract of the strategy's trade ends as 'exhausted' (not a rule breach) and
+    a fresh account starts on the next trading day, as after a failure.
+
+    Without this an account cut to 0 contracts near its floor would never trade again nor
+    fail, and a losing strategy would stop losing for the rest of the period.
+    """
+    from algospace.sim import Breach, backtest
+    from algospace.sim.replay import BacktestResult, concat_outcomes
+
+    rows = np.asarray(rows, dtype=np.int64)
+    parts, breaches, accounts = [], [], []
+    start = 0
+    while start < len(rows):
+        flag: dict = {}
+        res = backtest(ctx.paths, signals, capped(ctx, raw, flag), ctx.account, rows[start:])
+        accounts.extend(res.accounts)
+        if "row" not in flag:
+            parts.append(res.outcomes)
+            breaches.extend(res.breaches)
+            break
+        o = res.outcomes
+        upto = int(np.flatnonzero(o.signal == flag["row"])[0])
+        parts.append(o.take(slice(0, upto + 1)))
+        day = int(ctx.paths.day[flag["row"]])
+        breaches.extend(b for b in res.breaches if b.day is None or int(b.day) <= day)
+        breaches.append(Breach("exhausted", day, flag["balance"], int(o.traded[: upto + 1].sum())))
+        start += int(np.searchsorted(ctx.paths.day[rows[start:]], day, side="right"))
+    days = np.unique(ctx.paths.day[rows]) if len(rows) else np.zeros(0, dtype=np.int64)
+    return BacktestResult(outcomes=concat_outcomes(parts), breaches=breaches, accounts=accounts, days=days,
+                          proxy=signals.proxy, starting_balance=ctx.account.starting_balance)
 
 
 def network(rm: RiskManager) -> Raw:
@@ -96,4 +138,4 @@ def kelly_fraction(net_usd: np.ndarray, risk_usd: np.ndarray) -> tuple[float, di
     return max(0.0, f), {"trades": float(len(r)), "win_rate": p, "payoff": b, "kelly": f}
 
 
-__all__ = ["Context", "capped", "network", "fixed", "fixed_fractional", "kelly_fraction"]
+__all__ = ["Context", "capped", "backtest_rules", "network", "fixed", "fixed_fractional", "kelly_fraction"]

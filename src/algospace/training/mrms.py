@@ -163,14 +163,14 @@ class Episodes:
 
 # ----------------------------------------------------------------------------- validation
 def backtest_policy(model: MRMSModel, data: MRMSData, split: str, cfg: MRMSTrainConfig):  # -> (BacktestResult, Metrics)
-    """The deterministic policy (what RiskManager proposes) over one split, accounts reset on failure."""
-    from algospace.evaluation.mrms_strategies import Context, capped, network
-    from algospace.sim import backtest
+    """The deterministic policy (what RiskManager proposes) over one split; a failed or exhausted
+    account is replaced by a fresh one the next day (`evaluation.mrms_strategies.backtest_rules`)."""
+    from algospace.evaluation.mrms_strategies import Context, backtest_rules, network
     from algospace.sim.metrics import summarize
 
     rm = RiskManager(model.cpu().eval(), training={"account": cfg.account.model_dump(), "sim": cfg.sim.model_dump()})
     ctx = Context(data.paths, cfg.account, cfg.sim)
-    result = backtest(data.paths, data.signals, capped(ctx, network(rm)), cfg.account, data.rows[split])
+    result = backtest_rules(ctx, data.signals, network(rm), data.rows[split])
     return result, summarize(result)
 
 
