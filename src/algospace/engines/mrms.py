@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 TRAINING_FILE = "training.json"  # inside the artifact: account rules, simulator costs, split, metrics
 QUALIFICATION_FIELDS = ("synergy_vector", "account", "entry_price", "direction", "atr", "instrument")
 DIRECTIONS = {"LONG": 1, "SHORT": -1}
-_CHUNK = 8192  # rows per NumPy network call in a batch (keeps the hidden layer in cache)
+_CHUNK = 65_536  # rows per NumPy network call: 8,192-row chunks measured 2x slower (BLAS call overhead), one 200k chunk no faster
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ class RiskManager:
         if self._np is not None:
             if len(x) <= _CHUNK:
                 return self._np(x)
-            # Chunks keep the (rows, 256) hidden layer in cache: 200,000 rows at once is 200 MB.
+            # Chunks bound the (rows, 256) hidden layer: 65,536 rows = 64 MB, as fast as one huge call.
             parts = [self._np(x[i : i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
             return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
         k = self.model.config.synergy_dim
