@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from algospace.data import sample
-from algospace.errors import InputError
+from algospace.errors import ConfigError, InputError
 from algospace.features.synergy import synergy_vector
 from algospace.signals import build_signals
 from algospace.sim import AccountConfig, Market, account_vector, backtest, build_paths
@@ -188,14 +188,13 @@ def test_sim_and_signals_keep_the_package_layering():
 
 def test_configs_load_from_yaml_strictly():
     import yaml
-    from pydantic import ValidationError
-
+    
     from algospace.sim import SimConfig
 
     cfg = AccountConfig.model_validate(yaml.safe_load("max_loss: 2500\nprofit_target: 3000\n"))
     assert cfg.max_loss == 2500 and cfg.daily_loss_limit == 1000
     assert SimConfig.model_validate(yaml.safe_load("slippage_ticks: 0\nflat_before_close_minutes: null\n")).flat_before_close_minutes is None
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError):
         SimConfig.model_validate({"slipage_ticks": 0})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError):
         EnvConfig.model_validate({"account": {"max_contracts": 0}})
