@@ -63,7 +63,7 @@ def test_plot_is_written(evaluation):
 
 def test_an_exhausted_account_ends_and_a_fresh_one_trades_the_next_day():
     from algospace.data import sample
-    from algospace.evaluation.mrms_strategies import Context, backtest_rules, fixed
+    from algospace.training.mrms_policies import Context, backtest_rules, fixed
     from algospace.sim.metrics import summarize
     from algospace.training.mrms import prepare_mrms_data
 

@@ -1,7 +1,7 @@
 """Does the trained M-RMS beat the sizing rules traders use? Out of sample, same signals, same account.
 
 Every strategy trades the artifact's held-out test signals through the same simulator,
-prop-firm account and rule checks (`evaluation.mrms_strategies`):
+prop-firm account and rule checks (`training.mrms_policies`):
 - M-RMS: the trained network (arg-max size, its stop and R:R);
 - (a) fixed 1 contract, 2 ATR stop, 2R target;
 - (b) fixed-fractional: risk 1 % of the balance per trade (2 ATR, 2R);
@@ -18,11 +18,12 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from algospace.evaluation.mrms_strategies import Context, backtest_rules, fixed, fixed_fractional, kelly_fraction, network
+if TYPE_CHECKING:
+    from algospace.training.mrms_policies import Context
 
 # 64 rules: each is a sequential backtest of ~2,300 training signals (~1-3 s on the shared 2-core box).
 GRID_SIZES = (1, 2, 3, 5)
@@ -77,6 +78,7 @@ def block_bootstrap_diff(a: np.ndarray, b: np.ndarray, stat, n_boot: int = 2000,
 
 def _backtest(ctx: Context, data: Any, raw, rows: np.ndarray, account):  # -> (BacktestResult, Metrics)
     from algospace.sim.metrics import summarize
+    from algospace.training.mrms_policies import backtest_rules
 
     result = backtest_rules(ctx, data.signals, raw, rows)
     return result, summarize(result)
@@ -86,6 +88,7 @@ def grid_search(ctx: Context, data: Any, rows: np.ndarray, account, progress=Non
                 grid: tuple[tuple, tuple, tuple] = (GRID_SIZES, GRID_STOPS, GRID_RR)) -> tuple[tuple[int, float, float], list[dict]]:
     """The best fixed (size, stop, R:R) of `grid` on `rows` by the training's validation score."""
     from algospace.training.mrms import score
+    from algospace.training.mrms_policies import fixed
 
     table = []
     for size, stop, rr in itertools.product(*grid):
@@ -99,6 +102,8 @@ def grid_search(ctx: Context, data: Any, rows: np.ndarray, account, progress=Non
 
 def fit_baselines(ctx: Context, data: Any, account, progress=None, grid=(GRID_SIZES, GRID_STOPS, GRID_RR)) -> dict[str, Any]:
     """What (c) and (d) learn, on the TRAINING rows only: the Kelly fraction of (a)'s trades and the best grid rule."""
+    from algospace.training.mrms_policies import fixed, kelly_fraction
+
     train = data.rows["train"]
     base, _ = _backtest(ctx, data, fixed(1, 2.0, 2.0), train, account)
     t = base.outcomes.traded
@@ -115,6 +120,7 @@ def build_strategies(rm: Any, ctx: Context, fitted: dict[str, Any], seed: int = 
 
     from algospace.engines.mrms import RiskManager
     from algospace.models.mrms import MRMSModel
+    from algospace.training.mrms_policies import fixed, fixed_fractional, network
 
     half_kelly = fitted["half_kelly"]["fraction"]
     b = fitted["grid"]["best"]
@@ -138,6 +144,7 @@ def evaluate_mrms(artifact: str | Path, data: Any = "spy-1m", n_boot: int = 2000
     from algospace.sim.metrics import daily_pnl, sortino, calmar
     from algospace.training.mrms import prepare_mrms_data
     from algospace.training.mrms_config import MRMSTrainConfig
+    from algospace.training.mrms_policies import Context
     from algospace.training.rde import _progress
 
     rm = RiskManager.load(artifact, device="cpu")
@@ -192,6 +199,7 @@ def synergy_report(rm: Any, cfg: Any, data: Any, prepared: Any, fitted: dict[str
     from algospace.sim import build_paths
     from algospace.sim.metrics import summarize
     from algospace.training.mrms import load_market
+    from algospace.training.mrms_policies import Context, backtest_rules
 
     m = load_market(data, cfg)
     sigs = build_signals(m.bars_5m, m.bars_30m, "synergy", proxy=m.proxy)

@@ -164,8 +164,8 @@ class Episodes:
 # ----------------------------------------------------------------------------- validation
 def backtest_policy(model: MRMSModel, data: MRMSData, split: str, cfg: MRMSTrainConfig):  # -> (BacktestResult, Metrics)
     """The deterministic policy (what RiskManager proposes) over one split; a failed or exhausted
-    account is replaced by a fresh one the next day (`evaluation.mrms_strategies.backtest_rules`)."""
-    from algospace.evaluation.mrms_strategies import Context, backtest_rules, network
+    account is replaced by a fresh one the next day (`training.mrms_policies.backtest_rules`)."""
+    from algospace.training.mrms_policies import Context, backtest_rules, network
     from algospace.sim.metrics import summarize
 
     rm = RiskManager(model.cpu().eval(), training={"account": cfg.account.model_dump(), "sim": cfg.sim.model_dump()})
