@@ -120,6 +120,8 @@ def test_eval_produces_every_row(setup, tmp_path):
         assert m["signals_decided"] > 0
     assert report["metrics"]["a_every_signal"]["taken_share"] == 1.0
     assert set(report["intervals_90"]) == {f"{c}_minus_{b}.{s}" for c in "de" for b in "ab" for s in ("sortino_daily", "mean_daily_pnl")}
+    assert list(report["fresh_account"]["rows"]) == list(STRATEGIES)
+    assert report["fresh_account"]["rows"]["a_every_signal"]["signals_taken"] == len(d.part("test"))
     assert 0.0 <= report["calibration"]["d_trained_core"]["ece"] <= 1.0
     assert {p.name for p in tmp_path.iterdir()} >= {"results.json", "table.md", "reliability.png"}
 

@@ -194,6 +194,8 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
             intervals[f"{cand[0]}_minus_{base[0]}.{label}"] = {"estimate": bi.estimate, "low": bi.low, "high": bi.high,
                                                        "excludes_zero": bi.excludes_zero(), "block_days": bi.block}
 
+    fresh = fresh_account_view(data, choosers, te, n_boot, seed)
+
     # calibration of the MC-dropout confidence against the fresh-account outcome (R > 0)
     calib = {}
     for name, model in (("d_trained_core", core_model), ("c_random_core", random_model)):
@@ -211,12 +213,44 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
         "test_mean_r_fresh_account": float(data.r[te].mean()),
         "metrics": table,
         "intervals_90": intervals,
+        "fresh_account": fresh,
         "calibration": calib,
         "mc_passes": passes,
     }
     if out is not None:
         write_report(report, Path(out))
     return report
+
+
+def fresh_account_view(data: CoreData, choosers: list[Chooser], te: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+    """Every test signal judged alone, as in training: each strategy's choice with the fresh-account
+    risk vector, and the R of the fresh-account proposal it would place (no account path, no
+    one-position rule, M-RMS size 0 priced at 1 contract). Many more outcomes than the backtest
+    books, so the intervals say more about the ranking itself. Interval: paired block bootstrap
+    over test days of the difference in R summed per day."""
+    from algospace.evaluation.bootstrap import block_bootstrap
+    from algospace.sim.metrics import sortino
+
+    days, day_idx = np.unique(data.paths.day[data.rows[te]], return_inverse=True)
+    r = data.r[te]
+    rows: dict[str, Any] = {}
+    per_day: dict[str, np.ndarray] = {}
+    for ch in choosers:
+        take = np.array([ch.take(int(p), data.risk[p]) for p in te], bool)
+        rt = r[take]
+        rows[ch.name] = {"taken_share": float(take.mean()), "signals_taken": int(take.sum()),
+                         "mean_r": float(rt.mean()) if len(rt) else float("nan"),
+                         "sortino_r": _finite_or_nan(sortino(rt)) if len(rt) > 1 else float("nan"),
+                         "win_rate": float((rt > 0).mean()) if len(rt) else float("nan")}
+        per_day[ch.name] = np.bincount(day_idx, weights=np.where(take, r, 0.0), minlength=len(days))
+    intervals = {}
+    for cand in ("d_trained_core", "e_policy_head_only"):
+        for base in ("a_every_signal", "b_logistic"):
+            bi = block_bootstrap(lambda x, y: float(x.mean() - y.mean()), per_day[cand], per_day[base], n_boot=n_boot,
+                                 level=0.90, seed=seed)
+            intervals[f"{cand[0]}_minus_{base[0]}.r_per_day"] = {"estimate": bi.estimate, "low": bi.low, "high": bi.high,
+                                                                 "excludes_zero": bi.excludes_zero(), "block_days": bi.block}
+    return {"rows": rows, "intervals_90": intervals, "days": int(len(days))}
 
 
 TABLE_COLUMNS = (("taken_share", "{:.1%}"), ("trades", "{:d}"), ("expectancy_r", "{:+.3f}"), ("net_pnl", "{:,.0f}"),
@@ -239,6 +273,16 @@ def markdown_table(report: dict[str, Any]) -> str:
     lines.append("|---|---|---|---|---|")
     for k, v in report["intervals_90"].items():
         lines.append(f"| {k} | {v['estimate']:+.3f} | {v['low']:+.3f} | {v['high']:+.3f} | {v['excludes_zero']} |")
+    fresh = report.get("fresh_account")
+    if fresh:
+        lines += ["", "Each test signal alone (fresh account, R of the proposal, no account path):", "",
+                  "| strategy | taken_share | signals_taken | mean_r | win_rate | sortino_r |", "|---|---|---|---|---|---|"]
+        for name, m in fresh["rows"].items():
+            lines.append(f"| {name} | {m['taken_share']:.1%} | {m['signals_taken']} | {m['mean_r']:+.3f} | "
+                         f"{m['win_rate']:.3f} | {m['sortino_r']:+.3f} |")
+        lines += ["", "| 90 % block-bootstrap interval (R per day) | estimate | low | high | excludes 0 |", "|---|---|---|---|---|"]
+        for k, v in fresh["intervals_90"].items():
+            lines.append(f"| {k} | {v['estimate']:+.3f} | {v['low']:+.3f} | {v['high']:+.3f} | {v['excludes_zero']} |")
     return "\n".join(lines) + "\n"
 
 
