@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.errors import InputError
 from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
 from algospace.training.core_config import CoreTrainConfig

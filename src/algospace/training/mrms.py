@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.engines.mrms import TRAINING_FILE, RiskManager, rule_proposals
 from algospace.engines.mrms_rules import rooms_from_vector
 from algospace.errors import DataError, InputError
