@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
                    "sim"},
     "runtime": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                 "sim"},
+    "check": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
+              "sim", "training", "evaluation", "runtime"},
 }
 LAZY: dict[str, set[str]] = {
     "config": {"data"},  # validators read the one list of session calendars and instruments
