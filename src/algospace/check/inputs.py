@@ -26,11 +26,15 @@ class MarketData:
     frame: pd.DataFrame  # 1-minute bars as loaded
     market: Any = None  # sim.Market (ES proxy for SPY), built on first use
     signals: Any = None  # signals.SignalSet
+    frames: Any = None  # features.core_inputs.CoreFrames
 
     @classmethod
-    def load(cls, data: str | pd.DataFrame) -> "MarketData":
+    def load(cls, data: "str | pd.DataFrame | MarketData") -> "MarketData":
+        """From a sample name or bar file, a frame of bars, or an already loaded MarketData (shared)."""
         from algospace.data import load_data
 
+        if isinstance(data, MarketData):
+            return data
         if isinstance(data, pd.DataFrame):
             return cls(str(data.attrs.get("source", "DataFrame")), data)
         return cls(str(data), load_data(data))
@@ -43,6 +47,14 @@ class MarketData:
             self.market = Market.load(self.frame, "ES")
             self.signals = build_signals(self.market.bars_5m, self.market.bars_30m, "components", proxy=self.market.proxy)
         return self.market
+
+    def core_frames(self) -> Any:
+        if self.frames is None:
+            from algospace.features.core_inputs import core_frames
+
+            m = self.build_market()
+            self.frames = core_frames(m.bars_5m, m.bars_30m)
+        return self.frames
 
     def month_volatility(self) -> pd.Series:
         """Standard deviation of 30-minute log returns per calendar month (UTC)."""

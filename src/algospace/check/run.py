@@ -40,7 +40,7 @@ def _engine_class(kind: str) -> Any:
     return {"rde": RegimeDetectionEngine, "mrms": RiskManager, "core": DecisionCore}[kind]
 
 
-def run_check(models_dir: str | Path, data: str | pd.DataFrame = "spy-1m", *, device: str = "auto",
+def run_check(models_dir: str | Path, data: str | pd.DataFrame | MarketData = "spy-1m", *, device: str = "auto",
               latency_calls: int = 200, memory_calls: int = 1000,
               progress: Callable[[str], None] | None = None) -> CheckReport:
     """Check the models in `models_dir` on real rows of `data` (a sample name, a bar file or a frame).
@@ -59,8 +59,7 @@ def run_check(models_dir: str | Path, data: str | pd.DataFrame = "spy-1m", *, de
     if not root.is_dir():
         raise InputError(f"MODELS_DIR {root}: not a directory; expected one holding rde/, mrms/ and core/ "
                          "(make demo writes runs/demo/models).")
-    report = CheckReport(root, data if isinstance(data, str) else str(data.attrs.get("source", "DataFrame")),
-                         machine=_machine())
+    report = CheckReport(root, _data_name(data), machine=_machine())
     engines: dict[str, Any] = {}
     for kind in KINDS:
         say(f"{kind}: integrity and provenance")
@@ -190,7 +189,13 @@ def _compatibility(report: CheckReport, root: Path, engines: dict[str, Any]) -> 
 
 
 # --- real inputs ---------------------------------------------------------------------------------
-def _market(report: CheckReport, data: str | pd.DataFrame) -> MarketData | None:
+def _data_name(data: str | pd.DataFrame | MarketData) -> str:
+    if isinstance(data, MarketData):
+        return data.name
+    return data if isinstance(data, str) else str(data.attrs.get("source", "DataFrame"))
+
+
+def _market(report: CheckReport, data: str | pd.DataFrame | MarketData) -> MarketData | None:
     try:
         return MarketData.load(data)
     except AlgoSpaceError as exc:
@@ -314,12 +319,12 @@ def _speed(report: CheckReport, s: Subject, rows: np.ndarray, latency_calls: int
     torch.set_num_threads(1)  # as the runtime serves (docs/runtime.md): one intra-op thread per call
     try:
         lat = measure.latency(s, rows, latency_calls)
+        mem = measure.memory_growth(s, rows, memory_calls)
     finally:
         torch.set_num_threads(threads)
     report.add(s.kind, "speed and memory", "latency (CPU)", P,
                f"p50 {lat.p50_ms:.3f} ms, p99 {lat.p99_ms:.3f} ms over {lat.calls} single calls on real rows "
                "(1 torch thread, as the runtime serves)", p50_ms=lat.p50_ms, p99_ms=lat.p99_ms, calls=lat.calls)
-    mem = measure.memory_growth(s, rows, memory_calls)
     rss = "n/a" if mem.rss_bytes is None else f"{mem.rss_bytes / 1024:,.0f} KiB"
     report.add(s.kind, "speed and memory", "memory growth", P if mem.ok else F,
                f"over {mem.calls:,} calls: Python heap {mem.traced_bytes / 1024:+,.1f} KiB (limit "

@@ -190,13 +190,13 @@ class CoreSubject(Subject):
     synergy vector -> mean and spread of P(initiate) over the MC passes."""
 
     def __init__(self, engine: Any, data: MarketData, rde: Any) -> None:
-        from algospace.features.core_inputs import core_frames, core_inputs
+        from algospace.features.core_inputs import core_inputs
         from algospace.training.core_data import regime_at
 
         super().__init__("core", engine, perturbed=CORE_INPUTS)
         m = data.build_market()
         sigs = data.signals
-        frames = core_frames(m.bars_5m, m.bars_30m)
+        frames = data.core_frames()
         m30, m5, lvn, pos30, ok = core_inputs(frames, sigs.times)
         regime = regime_at(rde, m.bars_30m, pos30)
         ok &= np.isfinite(regime).all(axis=1) & np.isfinite(sigs.vectors).all(axis=1)
