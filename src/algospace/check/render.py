@@ -22,7 +22,7 @@ def rich_table(report: CheckReport) -> Table:
     for col, kw in (("model", {"no_wrap": True}), ("check", {"max_width": 24}), ("result", {"no_wrap": True}),
                     ("what was found", {"ratio": 1, "min_width": 40})):
         table.add_column(col, **kw)
-    for r in report.rows:
+    for r in report.ordered():
         detail = r.detail + (f"\n[bold]do:[/bold] {r.remedy}" if r.remedy and r.status in (Status.FAIL, Status.SKIPPED) else "")
         table.add_row(r.model, f"{r.section}: {r.name}" if r.name != r.section else r.section,
                       f"[{STYLE[r.status]}]{r.status.value.upper()}[/]", detail)

@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+MODELS = ("rde", "mrms", "core", "set")
 SECTIONS = ("integrity", "provenance", "size", "compatibility", "input probes", "output sanity", "speed and memory",
             "devices", "evaluation")
 
@@ -55,10 +56,17 @@ class CheckReport:
         self.rows.append(row)
         return row
 
+    def ordered(self) -> list[Row]:
+        """Rows grouped by model (rde, mrms, core, the set), sections in SECTIONS order, else as added."""
+        def key(r: Row) -> tuple[int, int]:
+            return (MODELS.index(r.model) if r.model in MODELS else len(MODELS),
+                    SECTIONS.index(r.section) if r.section in SECTIONS else len(SECTIONS))
+        return sorted(self.rows, key=key)
+
     @property
     def failures(self) -> list[Row]:
         """Rows that keep the models from being ready (failed, or not run because of a failure)."""
-        return [r for r in self.rows if r.status in (Status.FAIL, Status.SKIPPED)]
+        return [r for r in self.ordered() if r.status in (Status.FAIL, Status.SKIPPED)]
 
     @property
     def ok(self) -> bool:
@@ -79,5 +87,5 @@ class CheckReport:
             "ok": self.ok,
             "verdict": self.verdict,
             "machine": self.machine,
-            "rows": [r.to_dict() for r in self.rows],
+            "rows": [r.to_dict() for r in self.ordered()],
         }
