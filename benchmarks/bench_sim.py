@@ -22,7 +22,7 @@ from test_sim_fills import loop_trade  # noqa: E402  (the plain loop the tests c
 
 from algospace.data import sample  # noqa: E402
 from algospace.signals import build_signals  # noqa: E402
-from algospace.sim import Market, backtest, build_paths, simulate, simulate_ticks  # noqa: E402
+from algospace.sim import Market, backtest, build_paths, simulate, simulate_one, simulate_ticks  # noqa: E402
 from algospace.sim.env import TradingEnv  # noqa: E402
 
 
@@ -88,6 +88,12 @@ def main() -> None:
         simulate_ticks(paths, int(i), 1, 12, 24)
         lat.append(time.perf_counter() - t0)
     lat = np.array(lat) * 1e6
+    lat1 = []
+    for i in rng.integers(0, len(sigs), 3000):
+        t0 = time.perf_counter()
+        simulate_one(paths, int(i), 1, 2.0, 2.0, 1000.0)
+        lat1.append(time.perf_counter() - t0)
+    lat1 = np.array(lat1) * 1e6
     n_loop = 300
     rows = rng.integers(0, len(sigs), n_loop)
     t0 = time.perf_counter()
@@ -108,7 +114,8 @@ def main() -> None:
     print("| what | p50 | p99 | x plain loop |")
     print("|---|---:|---:|---:|")
     print(f"| simulate, batches of {batch:,} (outcomes / s) | {np.median(rates):,.0f} | {np.percentile(rates, 1):,.0f} (1st pct) | {np.median(rates) / loop_rate:,.0f} |")
-    print(f"| simulate, one trade per call (us) | {np.median(lat):.0f} | {np.percentile(lat, 99):.0f} | {1e6 / np.median(lat) / loop_rate:.1f} |")
+    print(f"| simulate (array path), one trade per call (us) | {np.median(lat):.0f} | {np.percentile(lat, 99):.0f} | {1e6 / np.median(lat) / loop_rate:.1f} |")
+    print(f"| simulate_one, the scalar path of env and backtest (us) | {np.median(lat1):.0f} | {np.percentile(lat1, 99):.0f} | {1e6 / np.median(lat1) / loop_rate:.1f} |")
     print(f"| plain bar-by-bar loop (outcomes / s) | {loop_rate:,.0f} | | 1 |")
     print(f"| TradingEnv.step (us) | {np.median(steps):.0f} | {np.percentile(steps, 99):.0f} | |")
 

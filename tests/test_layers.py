@@ -14,16 +14,17 @@ BASE = {"errors", "__init__"}  # everyone may raise our errors and read the pack
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_pydantic": set(),
+    "_lazy": set(),
     "hashing": set(),
     "io": set(),
     "devices": set(),
     "config": {"_pydantic"},
     "data": {"io", "config"},
-    "features": {"_pydantic", "hashing", "io", "data"},
+    "features": {"_pydantic", "_lazy", "hashing", "io", "data"},
+    "signals": {"config", "data", "features"},
+    "sim": {"_pydantic", "config", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
-    "signals": {"config", "data", "features"},
-    "sim": {"config", "data", "features", "signals"},
     "engines": {"artifacts", "models", "features", "data", "sim", "signals"},
     "training": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                  "sim"},
@@ -43,9 +44,6 @@ LAZY: dict[str, set[str]] = {
 # evaluation/core_eval.py builds the core's data set with training/core_data.py (one builder for
 # train and eval, so both see the same rows and split): a module-level import of training.
 EXCEPTIONS = {("evaluation/core_eval.py", "training")}
-# Engineer "data" replaces training.rde.to_30m_bars with the one bars function in data/
-# (issue 9); until that lands this is the engine's one import from training/.
-PENDING = {("engines/rde.py", "training")}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
@@ -71,14 +69,8 @@ def test_every_package_imports_only_what_its_layer_allows() -> None:
         if package not in ALLOWED:  # cli/, __init__, __main__: the top, may import anything
             continue
         for target, lazy in _imports(path):
-            if target in BASE or target == package or (rel.as_posix(), target) in PENDING | EXCEPTIONS:
+            if target in BASE or target == package or (rel.as_posix(), target) in EXCEPTIONS:
                 continue
             if target not in ALLOWED[package] and not (lazy and target in LAZY.get(package, set())):
                 bad.append(f"{rel}: imports {target}{' (in a function)' if lazy else ''}")
     assert not bad, "imports against docs/architecture.md:\n" + "\n".join(bad)
-
-
-def test_the_pending_exception_is_still_needed() -> None:
-    """When the engine no longer imports training/, PENDING must go (and this test with it)."""
-    for rel, target in PENDING:
-        assert (target, True) in _imports(ROOT / rel) or (target, False) in _imports(ROOT / rel)

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from test_indicators_common import spy_1m
-from test_synergy import _same_event
+from test_synergy import _same_event, _stream
 
 from algospace.data import make_bars, sample
 from algospace.errors import InputError
 from algospace.features.causality import perturb_after
-from algospace.features.synergy import SynergyDetector, SynergyParams, detect_signals, synergy_vector
+from algospace.features.synergy import SynergyParams, detect_signals, synergy_vector
 from algospace.signals import ComponentSignals, SignalSet, SignalSource, build_signals, get_source
 from algospace.sim import Market
 
@@ -86,15 +86,8 @@ def test_component_signals_batch_equals_stream():
     b5, b30 = make_bars(m1, 5, "SPY"), make_bars(m1, 30, "SPY")
     p = SynergyParams()
     batch = detect_signals(b5, b30, p)
-    det = SynergyDetector(p)
-    close30 = b30.index + pd.Timedelta(minutes=30)
-    j, streamed = 0, []
-    for i in range(len(b5)):
-        while j < len(b30) and close30[j] <= b5.index[i]:
-            det.update(b30.iloc[j], 30)
-            j += 1
-        det.update(b5.iloc[i], 5)
-        streamed.extend(det.last_signals)
+    streamed: list = []
+    _stream(b5, b30, p, streamed)
     assert len(batch) > 30 and len(streamed) == len(batch)
     assert [(e.time, e.signals) for e in batch] == [(e.time, e.signals) for e in streamed]
     ready = [(a, b) for a, b in zip(batch, streamed) if not a.context.missing()]

@@ -6,18 +6,17 @@ import math
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
-from algospace.errors import InputError
+from algospace.errors import ConfigError, InputError
 from algospace.sim import ACCOUNT_VECTOR_NAMES, AccountConfig, AccountState, PropFirmAccount, account_vector
 
 
 def test_defaults_follow_a_50k_evaluation():
     c = AccountConfig()
     assert (c.starting_balance, c.max_contracts, c.daily_loss_limit, c.max_loss, c.profit_target) == (50_000, 5, 1_000, 2_000, 3_000)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError):
         AccountConfig(max_los=1)  # unknown keys are errors
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError):
         AccountConfig(max_loss=60_000)
 
 

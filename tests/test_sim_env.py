@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from algospace.data import sample
-from algospace.errors import InputError
+from algospace.errors import ConfigError, InputError
 from algospace.features.synergy import synergy_vector
 from algospace.signals import build_signals
 from algospace.sim import AccountConfig, Market, account_vector, backtest, build_paths
@@ -25,6 +25,10 @@ def world():
     return sigs, build_paths(m.bars, sigs, m.instrument, m.calendar)
 
 
+# the checker's style advice, by design here: the action box is in the policy's own units
+# (ATR multiple, reward:risk) and the observation has no finite bound (documented in docs/sim.md)
+@pytest.mark.filterwarnings("ignore:.*symmetric and normalized:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*Box observation space (minimum|maximum) value:UserWarning")
 def test_gymnasium_checker_and_spaces(world):
     from gymnasium.utils.env_checker import check_env
 
@@ -127,3 +131,70 @@ def test_failed_accounts_are_replaced_in_a_backtest(world):
     assert len(ended) >= 2 and len(res.accounts) == len(ended) + (0 if res.accounts[-1].failed else 1)
     once = backtest(paths, sigs, lambda o, i: (3, 3.0, 1.0), tight, reset_on_fail=False)
     assert len(once.accounts) == 1 and once.accounts[0].failed and len(once.outcomes) < len(res.outcomes)
+
+
+def test_act_many_books_exactly_like_act(world):
+    """Many parallel replays stepped by one vectorised call end in the same trades and accounts as
+    the same replays stepped one `act` at a time."""
+    from dataclasses import fields
+
+    from algospace.sim import TradeReplay, act_many
+
+    sigs, paths = world
+    rng = np.random.default_rng(4)
+    tight = AccountConfig(daily_loss_limit=400.0, max_loss=900.0)
+    starts = rng.choice(np.flatnonzero(paths.valid), 24, replace=False)
+    a = [TradeReplay(paths, sigs, tight, np.arange(s, len(paths))) for s in starts]
+    b = [TradeReplay(paths, sigs, tight, np.arange(s, len(paths))) for s in starts]
+    reasons = set()
+    for _ in range(15):
+        live = [k for k in range(len(a)) if a[k].next_signal() is not None]
+        for k in live:
+            assert b[k].next_signal() == a[k].current
+        if not live:
+            break
+        size = rng.integers(0, 6, len(live))
+        mult, rr = rng.uniform(0.5, 3.0, len(live)), rng.uniform(1.0, 5.0, len(live))
+        many = act_many([b[k] for k in live], size, mult, rr)
+        for j, k in enumerate(live):
+            one = a[k].act(int(size[j]), float(mult[j]), float(rr[j]))
+            for f in fields(one.outcome):
+                assert getattr(one.outcome, f.name)[0] == getattr(many[j].outcome, f.name)[0], f.name
+            assert [x.kind for x in one.breaches] == [x.kind for x in many[j].breaches]
+            np.testing.assert_array_equal(one.account_before, many[j].account_before)
+            reasons.add(int(one.outcome.reason[0]))
+    for x, y in zip(a, b):
+        assert x.account.state() == y.account.state() and x.account.failed == y.account.failed
+    assert len(reasons) >= 4
+
+
+def test_sim_and_signals_keep_the_package_layering():
+    """sim/ and signals/ may import data/, features/, config and each other (signals never sim),
+    never engines/, training/, cli/ or models/."""
+    root = Path(__file__).resolve().parents[1] / "src" / "algospace"
+    banned = ("algospace.engines", "algospace.training", "algospace.cli", "algospace.models")
+    for pkg, extra in (("sim", ()), ("signals", ("algospace.sim",))):
+        for path in (root / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                for name in names:
+                    assert not name.startswith(banned + extra), f"{path.relative_to(root)} imports {name}"
+
+
+def test_configs_load_from_yaml_strictly():
+    import yaml
+    
+    from algospace.sim import SimConfig
+
+    cfg = AccountConfig.model_validate(yaml.safe_load("max_loss: 2500\nprofit_target: 3000\n"))
+    assert cfg.max_loss == 2500 and cfg.daily_loss_limit == 1000
+    assert SimConfig.model_validate(yaml.safe_load("slippage_ticks: 0\nflat_before_close_minutes: null\n")).flat_before_close_minutes is None
+    with pytest.raises(ConfigError):
+        SimConfig.model_validate({"slipage_ticks": 0})
+    with pytest.raises(ConfigError):
+        EnvConfig.model_validate({"account": {"max_contracts": 0}})

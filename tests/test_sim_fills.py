@@ -191,13 +191,28 @@ def spy_market():
     return Market.load(s.loc[(s.index >= "2018-01-01") & (s.index < "2018-04-01")], "ES")
 
 
-def test_vectorised_equals_a_plain_loop_on_real_data(spy_market):
-    m = spy_market
+def random_signals(bars, n, rng, within=None):
+    """n signals at random distinct bars (of the first `within` bars), random directions and ATRs."""
+    pool = bars.index if within is None else bars.index[:within]
+    times = pd.DatetimeIndex(np.sort(rng.choice(pool, n, replace=False)))
+    return times, SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
+
+
+@pytest.fixture(scope="module")
+def spy_market_1m():
+    from algospace.data import sample
+
+    s = sample("spy-1m")
+    return Market.load(s.loc[(s.index >= "2018-01-01") & (s.index < "2018-02-01")], "ES", bar_minutes=1)
+
+
+@pytest.mark.parametrize("bar_minutes", [5, 1])
+def test_vectorised_equals_a_plain_loop_on_real_data(bar_minutes, spy_market, spy_market_1m):
+    m = spy_market if bar_minutes == 5 else spy_market_1m
     rng = np.random.default_rng(7)
     n = 300
-    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index, n, replace=False)))
-    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], n), rng.uniform(0.5, 4.0, n))
-    cfg = SimConfig(max_hold_bars=int(rng.integers(5, 60)))
+    times, sigs = random_signals(m.bars_5m, n, rng)  # signals live on the 5-minute clock
+    cfg = SimConfig(bar_minutes=bar_minutes, max_hold_bars=int(rng.integers(5, 60)) * (6 - bar_minutes))
     paths = build_paths(m.bars, sigs, m.instrument, m.calendar, cfg)
     stop = rng.integers(1, 40, n)
     target = rng.integers(1, 80, n)
@@ -217,8 +232,7 @@ def test_outcomes_use_no_bar_after_the_exit(spy_market):
 
     m = spy_market
     rng = np.random.default_rng(3)
-    times = pd.DatetimeIndex(np.sort(rng.choice(m.bars.index[:3000], 200, replace=False)))
-    sigs = SignalSet.from_arrays(times, rng.choice([-1, 1], 200), rng.uniform(0.5, 4.0, 200))
+    _, sigs = random_signals(m.bars, 200, rng, within=3000)
     args = (np.arange(200), 2, rng.uniform(0.5, 3.0, 200), rng.uniform(1.0, 5.0, 200))
     base = simulate(build_paths(m.bars, sigs, m.instrument, m.calendar), *args)
     cut = 1500
@@ -235,3 +249,29 @@ def test_outcomes_use_no_bar_after_the_exit(spy_market):
 
 def test_reason_codes_are_stable():
     assert REASONS[:6] == ("stop", "target", "max_hold", "session_close", "data_end", "limit")
+
+
+def test_one_trade_path_equals_the_array_path(spy_market):
+    """simulate_one (the environment's scalar path) gives every field of simulate, limits included."""
+    from dataclasses import fields
+
+    from algospace.sim import simulate_one
+
+    m = spy_market
+    rng = np.random.default_rng(11)
+    n = 400
+    _, sigs = random_signals(m.bars, n, rng)
+    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, SimConfig(max_hold_bars=30))
+    size = rng.integers(0, 6, n)
+    mult, rr = rng.uniform(0.5, 3.0, n), rng.uniform(1.0, 5.0, n)
+    limit = rng.choice([5.0, 60.0, 150.0, 400.0, 1e6], n)
+    many = simulate(paths, np.arange(n), size, mult, rr, loss_limit_usd=limit)
+    assert {"limit", "no_room", "stop", "target", "no_trade"} <= set(many.reason_names())
+    for i in range(n):
+        one = simulate_one(paths, i, int(size[i]), float(mult[i]), float(rr[i]), float(limit[i]))
+        for f in fields(many):
+            assert getattr(one, f.name)[0] == getattr(many, f.name)[i], (i, f.name)
+    with pytest.raises(InputError, match="stop_mult"):
+        simulate_one(paths, 0, 1, 0.2, 2.0)
+    with pytest.raises(InputError, match="signal"):
+        simulate_one(paths, n, 1, 2.0, 2.0)

@@ -2,9 +2,9 @@
 
 - `ComponentSignals` (the training default): every component signal of the four synergy
   patterns: MLMI crossings and NW-RQK turns on Heikin-Ashi 30-minute bars, FVG mitigations on
-  5-minute bars. 3,472 signals on the bundled SPY sample as ES (2017-2019; docs/sim.md).
-- `SynergySignals` (the live default): the reference 4-pattern synergy detector. 13 events on
-  the same data (15 on unrounded SPY prices): too few to train on or judge by, so reports
+  5-minute bars. 3,456 signals on the bundled SPY sample as ES (2017-2019; docs/sim.md).
+- `SynergySignals` (the live default): the reference 4-pattern synergy detector. 12 events on
+  the same data: too few to train on or judge by, so reports
   state the count.
 """
 

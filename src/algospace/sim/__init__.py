@@ -22,16 +22,16 @@ from algospace.sim.account import (
     trade_sortino,
 )
 from algospace.sim.config import DEFAULT_COMMISSION, AccountConfig, SimConfig
-from algospace.sim.fills import REASONS, REWARD_RISK_RANGE, STOP_MULT_RANGE, TradeOutcomes, simulate, simulate_ticks, stop_target_ticks
+from algospace.sim.fills import REASONS, REWARD_RISK_RANGE, STOP_MULT_RANGE, TradeOutcomes, simulate, simulate_one, simulate_ticks, stop_target_ticks
 from algospace.sim.market import Market
 from algospace.sim.paths import TradePaths, build_paths
-from algospace.sim.replay import OBS_SIZE, BacktestResult, Step, TradeReplay, backtest, concat_outcomes, observation
+from algospace.sim.replay import OBS_SIZE, BacktestResult, Step, TradeReplay, act_many, backtest, concat_outcomes, observation
 
 __all__ = [
     "ACCOUNT_VECTOR_NAMES", "ACCOUNT_VECTOR_VERSION", "AccountConfig", "AccountState", "Breach", "DEFAULT_COMMISSION",
     "Market", "PropFirmAccount", "REASONS", "REWARD_RISK_RANGE", "Room", "STOP_MULT_RANGE", "SimConfig", "TradeOutcomes",
-    "TradePaths", "account_vector", "build_paths", "simulate", "simulate_ticks", "stop_target_ticks", "trade_sortino",
-    "OBS_SIZE", "BacktestResult", "Step", "TradeReplay", "backtest", "concat_outcomes", "observation",
+    "TradePaths", "account_vector", "build_paths", "simulate", "simulate_one", "simulate_ticks", "stop_target_ticks", "trade_sortino",
+    "OBS_SIZE", "BacktestResult", "Step", "TradeReplay", "act_many", "backtest", "concat_outcomes", "observation",
     "TradingEnv", "EnvConfig", "default_reward",
 ]
 

@@ -101,10 +101,9 @@ def account_vector(state: AccountState) -> np.ndarray:
         _recent(s.recent_wins, 5),
         _recent(s.recent_wins, 10),
     ]
-    out = np.asarray(v, dtype=np.float32)
-    if not np.all(np.isfinite(out)):
+    if not all(map(math.isfinite, v)):
         raise InputError(f"account_vector: non-finite values {dict(zip(ACCOUNT_VECTOR_NAMES, v))}; check the account state.")
-    return out
+    return np.array(v, dtype=np.float32)
 
 
 @dataclass(frozen=True)

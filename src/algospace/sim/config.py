@@ -1,18 +1,26 @@
-"""Simulator and account settings: strict pydantic models (frozen, unknown keys are errors),
-loadable from YAML through `SimConfig.model_validate(yaml.safe_load(...))`."""
+"""Simulator and account settings: strict pydantic models (frozen, unknown keys are errors; a bad
+value raises ConfigError naming the field), loadable from YAML through
+`SimConfig.model_validate(yaml.safe_load(...))`."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
-from algospace.config import StrictModel
+from algospace._pydantic import StrictParams
+from algospace.errors import AlgoSpaceError, ConfigError
 
 # Round-turn commission per contract (USD) when SimConfig.commission_per_contract is None:
 # typical retail all-in cost (broker + exchange + NFA fees) of CME equity index futures.
 DEFAULT_COMMISSION = {"ES": 4.50, "MES": 1.50}
 
 
-class SimConfig(StrictModel):
+class _Config(StrictParams):
+    error_type: ClassVar[type[AlgoSpaceError]] = ConfigError
+
+
+class SimConfig(_Config):
     """How a trade is filled. Prices are in the bars' units; every fill lies on the tick grid.
 
     - `bar_minutes`: the bars trades are walked through. 5 by default: signals are decided on the
@@ -42,7 +50,7 @@ class SimConfig(StrictModel):
         return DEFAULT_COMMISSION.get(instrument.upper(), 0.0)
 
 
-class AccountConfig(StrictModel):
+class AccountConfig(_Config):
     """A prop-firm evaluation account; defaults follow a common $50K futures evaluation.
 
     - `max_loss` trails the highest end-of-day balance (`trailing=True`) and stops trailing once

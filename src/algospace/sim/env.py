@@ -28,16 +28,15 @@ import numpy as np
 from gymnasium import spaces
 from pydantic import Field
 
-from algospace.config import StrictModel
 from algospace.errors import InputError
 from algospace.signals import SignalSet
-from algospace.sim.config import AccountConfig
+from algospace.sim.config import AccountConfig, _Config
 from algospace.sim.fills import REASONS, REWARD_RISK_RANGE, STOP_MULT_RANGE
 from algospace.sim.paths import TradePaths
 from algospace.sim.replay import OBS_SIZE, Step, TradeReplay
 
 
-class EnvConfig(StrictModel):
+class EnvConfig(_Config):
     """Episode and default-reward settings of TradingEnv."""
 
     episode_signals: int = Field(20, ge=1)  # steps (decisions) per episode; the original used 20 trades

@@ -17,6 +17,7 @@ Fill rules (docs/sim.md has worked examples):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -61,6 +62,10 @@ class TradeOutcomes:
     def traded(self) -> np.ndarray:
         """Bool mask of rows that entered a position."""
         return self.size > 0
+
+    def take(self, rows) -> TradeOutcomes:
+        """The chosen rows (positions, a mask or a slice) as a TradeOutcomes."""
+        return TradeOutcomes(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
     def reason_names(self) -> np.ndarray:
         return np.asarray(REASONS, dtype=object)[self.reason]
@@ -177,6 +182,74 @@ def liquidation_ticks(room_usd, size, commission: float, tick_value: float, slip
     qty = np.asarray(size)
     per = np.where(qty > 0, np.asarray(room_usd, dtype=np.float64) / np.maximum(qty, 1) - commission, np.inf)
     return np.floor(np.round(per / tick_value - slippage_ticks, 9))
+
+
+def simulate_one(paths: TradePaths, signal: int, size: int, stop_mult: float, reward_risk: float,
+                 loss_limit_usd: float | None = None) -> TradeOutcomes:
+    """`simulate` for ONE combination, the way the environment and backtests trade: the same rules
+    written on scalars, ~10x faster than the array path at one row (numpy's per-call overhead
+    dominates tiny arrays). tests/test_sim_fills.py proves it equal to `simulate`, field by field."""
+    if not (STOP_MULT_RANGE[0] <= stop_mult <= STOP_MULT_RANGE[1]) or not (REWARD_RISK_RANGE[0] <= reward_risk <= REWARD_RISK_RANGE[1]):
+        raise InputError(f"simulate: stop_mult must lie in {list(STOP_MULT_RANGE)} and reward_risk in {list(REWARD_RISK_RANGE)}; "
+                         f"received {stop_mult}, {reward_risk}.")
+    i, qty = int(signal), int(size)
+    if not 0 <= i < len(paths) or qty < 0:
+        raise InputError(f"simulate: signal must be a row in [0, {len(paths)}) and size >= 0; received {signal}, {size}.")
+    inst, p = paths.instrument, paths
+    tick, tv, slip = inst.tick_size, inst.tick_value, float(p.config.slippage_ticks)
+    stop = max(1, int(np.rint(stop_mult * p.atr[i] / tick)))
+    target = max(1, int(np.rint(reward_risk * stop)))
+    stop_eff, limited, no_room = stop, False, False
+    if loss_limit_usd is not None and qty > 0:
+        liq = math.floor(np.round((loss_limit_usd / qty - p.commission) / tv - slip, 9))
+        no_room = liq < 1
+        limited = (liq < stop) and not no_room
+        stop_eff = liq if limited else stop
+    valid = bool(p.valid[i])
+    H = p.horizon
+    pnl, bars, exit_ns = 0.0, 0, int(p.day[i])
+    if not valid:
+        reason = NO_ENTRY
+    elif qty == 0:
+        reason = NO_TRADE
+    elif no_room:
+        reason = NO_ROOM
+    else:
+        L = int(p.length[i])
+        base = p._base[i]
+        js = int(np.searchsorted(p._flat_adv, base + stop_eff, side="left")) - i * H
+        jt = int(np.searchsorted(p._flat_fav, base + target, side="left")) - i * H
+        js = js if js < L else H
+        jt = jt if jt < L else H
+        jj = min(js, jt)
+        gap_fav = float(p.open_fav[i, min(jj, max(L - 1, 0))])
+        if jt < js or (jt == js and jt < H and gap_fav >= target):
+            reason, pnl, exit_j = TARGET, max(float(target), gap_fav), jj
+        elif js < H:
+            reason, pnl, exit_j = (LIMIT if limited else STOP), -max(float(stop_eff), -gap_fav) - slip, jj
+        else:
+            reason, pnl, exit_j = int(p.end_reason[i]), float(p.close_fav[i]) - slip, L - 1
+        bars = exit_j + 1
+        exit_ns = int(p.bar_close_ns[p.entry_index[i] + exit_j])
+    q = qty if reason not in (NO_TRADE, NO_ENTRY, NO_ROOM) else 0
+    d = float(p.direction[i])
+    entry = float(p.entry_price[i])
+    gross = pnl * tv * q
+    commission = p.commission * q
+    risk = stop * tv * q
+    net = gross - commission
+
+    def a(x, dtype=np.float64):
+        return np.array([x], dtype=dtype)
+
+    return TradeOutcomes(
+        signal=a(i, np.int64), size=a(q, np.int64), stop_ticks=a(stop, np.int64), target_ticks=a(target, np.int64),
+        reason=a(reason, np.int8), bars_held=a(bars, np.int64), entry_price=a(entry),
+        stop_price=_grid(p, a(entry - d * stop * tick)), target_price=_grid(p, a(entry + d * target * tick)),
+        exit_price=_grid(p, a(entry + d * pnl * tick)) if q > 0 else a(0.0), pnl_ticks=a(pnl), gross_usd=a(gross),
+        commission_usd=a(commission), net_usd=a(net), risk_usd=a(risk), r_multiple=a(net / risk if q > 0 and risk > 0 else 0.0),
+        exit_time_ns=a(exit_ns, np.int64), day=a(int(p.day[i]), np.int64),
+    )
 
 
 def _grid(paths: TradePaths, price: np.ndarray) -> np.ndarray:

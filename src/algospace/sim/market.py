@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from algospace.data import Instrument, get_instrument, load_data, make_bars, resolve_instrument
-from algospace.data.sessions import SessionCalendar
+from algospace.data import ExchangeCalendar, SessionCalendar
 from algospace.errors import InputError
 
 PROXY_FACTOR = {"SPY": 10.0}  # index points per unit of the source's price
@@ -31,7 +31,7 @@ class Market:
     """
 
     instrument: Instrument
-    calendar: SessionCalendar
+    calendar: ExchangeCalendar | SessionCalendar
     bars_5m: pd.DataFrame
     bars_30m: pd.DataFrame
     bars: pd.DataFrame

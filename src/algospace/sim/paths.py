@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from algospace.data import Instrument
-from algospace.data.sessions import SessionCalendar
+from algospace.data import ExchangeCalendar, SessionCalendar
 from algospace.errors import InputError
 from algospace.signals import SignalSet
 from algospace.sim.config import SimConfig
@@ -75,7 +75,7 @@ class TradePaths:
         return np.minimum(pos - rows * self.horizon, self.horizon)
 
 
-def build_paths(bars: pd.DataFrame, signals: SignalSet, instrument: Instrument, calendar: SessionCalendar,
+def build_paths(bars: pd.DataFrame, signals: SignalSet, instrument: Instrument, calendar: ExchangeCalendar | SessionCalendar,
                 config: SimConfig | None = None) -> TradePaths:
     """Paths of `signals` through `bars` (the sim bars, `config.bar_minutes` long, on `instrument`'s grid).
 

@@ -10,7 +10,7 @@ room) or ends the account as 'exhausted' (max-loss room): it could never trade a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -19,7 +19,7 @@ from algospace.errors import InputError
 from algospace.signals import SignalSet
 from algospace.sim.account import Breach, PropFirmAccount
 from algospace.sim.config import AccountConfig
-from algospace.sim.fills import LIMIT, NO_ROOM, TradeOutcomes, simulate
+from algospace.sim.fills import LIMIT, NO_ROOM, TradeOutcomes, simulate, simulate_one
 from algospace.sim.paths import TradePaths
 
 OBS_SIZE = 40  # 30 synergy values then 10 account values, the M-RMS input order
@@ -84,12 +84,23 @@ class TradeReplay:
 
     def act(self, size: int, stop_mult: float, reward_risk: float) -> Step:
         """Trade the current signal; a size of 0 records nothing in the account."""
-        i = self.current
-        if i is None:
-            raise InputError("TradeReplay.act: no current signal; call next_signal() first.")
+        i = self._current("act")
         before = self.account.vector()
-        size = int(min(max(int(size), 0), self.account.config.max_contracts))
-        out = simulate(self.paths, i, size, stop_mult, reward_risk, loss_limit_usd=self.account.room().usd)
+        out = simulate_one(self.paths, i, self.clip_size(size), float(stop_mult), float(reward_risk),
+                           loss_limit_usd=self.account.room().usd)
+        return self._apply(out, before)
+
+    def clip_size(self, size: int) -> int:
+        """The size the account allows: 0..max_contracts."""
+        return int(min(max(int(size), 0), self.account.config.max_contracts))
+
+    def _current(self, who: str) -> int:
+        if self.current is None:
+            raise InputError(f"TradeReplay.{who}: no current signal; call next_signal() first.")
+        return self.current
+
+    def _apply(self, out: TradeOutcomes, before: np.ndarray) -> Step:
+        """Book a 1-row outcome of the current signal in the account (the one place that does)."""
         breaches: list[Breach] = []
         if out.reason[0] == NO_ROOM:
             if self.account.room().binding == "max_loss":
@@ -102,6 +113,30 @@ class TradeReplay:
                                            liquidated=bool(out.reason[0] == LIMIT))
         self.current = None
         return Step(out, tuple(breaches), before, self.account.balance)
+
+
+def act_many(replays: Sequence[TradeReplay], size, stop_mult, reward_risk) -> list[Step]:
+    """`replay.act(size[k], stop_mult[k], reward_risk[k])` for every replay at once: one vectorised
+    `simulate` call per shared TradePaths, then each outcome is booked exactly as `act` books it.
+
+    For many parallel episodes (PPO rollouts). Every replay must have a current signal.
+    """
+    n = len(replays)
+    size, stop_mult, reward_risk = (np.broadcast_to(np.asarray(a), (n,)) for a in (size, stop_mult, reward_risk))
+    steps: list[Step | None] = [None] * n
+    groups: dict[int, list[int]] = {}
+    for k, r in enumerate(replays):
+        groups.setdefault(id(r.paths), []).append(k)
+    for ks in groups.values():
+        paths = replays[ks[0]].paths
+        rows = np.array([replays[k]._current("act_many") for k in ks], dtype=np.int64)
+        qty = np.array([replays[k].clip_size(size[k]) for k in ks], dtype=np.int64)
+        room = np.array([replays[k].account.room().usd for k in ks], dtype=np.float64)
+        before = [replays[k].account.vector() for k in ks]
+        out = simulate(paths, rows, qty, stop_mult[ks].astype(np.float64), reward_risk[ks].astype(np.float64), loss_limit_usd=room)
+        for j, k in enumerate(ks):
+            steps[k] = replays[k]._apply(out.take([j]), before[j])
+    return steps  # type: ignore[return-value]
 
 
 Policy = Callable[[np.ndarray, int], tuple[int, float, float]]
