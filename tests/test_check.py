@@ -147,3 +147,12 @@ def test_missing_model_fails(models, market) -> None:
     assert "core/ is missing" in bad["core integrity/present"]
     assert "algospace train core" in next(r.remedy for r in report.rows if r.name == "present")
     assert not report.ok and report.verdict.startswith("NOT READY")
+
+
+def test_legacy_import_fails_provenance(models, market) -> None:
+    """Weights of the original system, imported (provenance legacy-import), are not ready however they load."""
+    m = json.loads((models / "mrms" / "manifest.json").read_text())
+    legacy = {"file_name": "mrms_agent.pth", "sha256": "0" * 64, "layout": "model_state_dict"}
+    (models / "mrms" / "manifest.json").write_text(json.dumps({**m, "provenance": "legacy-import", "legacy": legacy}))
+    bad = failed(run_check(models, market, **FAST), "mrms")
+    assert "provenance 'legacy-import'" in bad["mrms provenance/trained by algospace"]

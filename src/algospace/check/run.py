@@ -74,7 +74,9 @@ def run_check(models_dir: str | Path, data: str | pd.DataFrame | MarketData = "s
     subjects: dict[str, Subject] = {}
     for kind in KINDS:
         if kind not in engines:
-            _skip_rest(report, kind, f"{kind}/ did not load (see integrity)")
+            _skip_rest(report, kind, f"{kind}/ did not load (see integrity)",
+                       sections=("provenance", "size", "input probes", "output sanity", "speed and memory", "devices",
+                                 "evaluation"))
             continue
         say(f"{kind}: real inputs")
         subject = _subject(report, kind, engines, market)
