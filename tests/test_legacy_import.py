@@ -194,10 +194,11 @@ def test_pre_zip_torch_format_is_read(tmp_path: Path) -> None:
     assert torch.equal(model.state_dict()["value_head.2.bias"], sd["value_head.2.bias"])
 
 
-def test_core_has_no_model_yet(tmp_path: Path) -> None:
+def test_core_has_no_legacy_mapping(tmp_path: Path) -> None:
+    """The decision core is a new model: nothing of the original system's imports into it."""
     src = tmp_path / "core.pth"
     torch.save({"model_state_dict": {"policy.0.weight": torch.zeros(4, 4)}}, src)
-    with pytest.raises(ArtifactError, match="'core'.*no model in this version"):
+    with pytest.raises(ArtifactError, match="no legacy key mapping for model kind 'core'"):
         import_legacy(src, "core", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
