@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -21,6 +21,7 @@ def eval_rde_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
+    regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees) or both.")] = "both",
     target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
@@ -40,30 +41,37 @@ def eval_rde_cmd(
 
     Example: algospace eval rde --artifact runs/demo/models/rde --out runs/eval/rde
     """
-    from algospace.evaluation.rde_eval import plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval
+    from algospace.errors import InputError
+    from algospace.evaluation.rde_eval import (
+        MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval,
+    )
     from algospace.training.rde_config import RDETrainConfig
 
     cfg = RDETrainConfig.preset_with_options(
         preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
     )
+    sets = list(SYNTHETIC_SETS) if regime_set == "both" else [regime_set]
+    if any(s not in SYNTHETIC_SETS for s in sets):
+        raise InputError(f"--set must be one of {sorted(SYNTHETIC_SETS)} or both; got {regime_set!r}.")
     out.mkdir(parents=True, exist_ok=True)
-    syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet)
-    plot = plot_synthetic(syn, out / "synthetic_regimes.png")
-    results: dict[str, object] = {
-        "synthetic": {"rde": syn.rde, "hmm_forward_filtered": syn.hmm, "test_bars": syn.n_test_bars,
-                      "preset": preset, "window": cfg.window, "days": days, "seed": seed, "device": device,
-                      "target": cfg.target, "horizon": cfg.target_horizon,
-                      "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")}},
-        "plots": [str(plot)],
-    }
-    typer.echo(f"synthetic regimes ({syn.n_test_bars} held-out 30-minute bars):")
-    for name, r in (("RDE + k-means", syn.rde), ("HMM (filtered)", syn.hmm)):
-        typer.echo(f"  {name:16s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
-                   f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
-    results["synthetic"]["kmeans_information_ceilings"] = syn.ceilings  # type: ignore[index]
-    typer.echo("  where the information goes (k-means on each stage's input):")
-    for name, r in syn.ceilings.items():
-        typer.echo(f"    {name:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
+    results: dict[str, Any] = {"synthetic": {}, "plots": []}
+    for name in sets:
+        syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet, regime_set=name)
+        results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}.png")))
+        results["synthetic"][name] = {
+            **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
+            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon,
+            "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
+            "kmeans_information_ceilings": syn.ceilings,
+        }
+        typer.echo(f"synthetic set {name!r} ({syn.n_test_bars} held-out 30-minute bars):")
+        for model in MODELS:
+            r = syn.scores[model]
+            typer.echo(f"  {MODEL_TITLES[model]:20s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
+                       f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
+        typer.echo("  where the information goes (k-means on each stage's input):")
+        for stage, r in syn.ceilings.items():
+            typer.echo(f"    {stage:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
     if artifact is not None:
         import pandas as pd
 
@@ -75,7 +83,7 @@ def eval_rde_cmd(
         spy = sample("spy-1m")
         vol = volatility_eval(engine, spy, test_start)
         results["spy_next_day_volatility"] = vol
-        results["plots"].append(str(plot_spy(engine, spy, test_start, out / "spy_regimes.png")))  # type: ignore[union-attr]
+        results["plots"].append(str(plot_spy(engine, spy, test_start, out / "spy_regimes.png")))
         typer.echo(f"SPY next-day log realised vol, out-of-sample R^2 over {vol['test_days']} held-out days: "
                    f"trailing vol {vol['trailing_vol']:.3f}, + regime vector {vol['trailing_vol+regime']:.3f}")
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
