@@ -50,46 +50,28 @@ def test_hmm_forward_filter_never_reads_ahead():
 
 def test_eval_cli_writes_results_and_plot(tmp_path):
     out = tmp_path / "eval"
-    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--quiet", "--out", str(out)])
+    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--no-spy", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     res = json.loads((out / "results.json").read_text())
-    for who in ("rde", "hmm_forward_filtered"):
-        scores = res["synthetic"][who]
-        assert 0.0 <= scores["balanced_accuracy"] <= 1.0
-        assert -1.0 <= scores["adjusted_rand"] <= 1.0
-    # Chance is 0.25 for 4 regimes: the causal HMM baseline on the same bars must clearly beat it.
-    assert res["synthetic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
-    assert res["synthetic"]["test_bars"] > 100
-    ceilings = res["synthetic"]["kmeans_information_ceilings"]
-    assert set(ceilings) == {"features_per_bar", "window_summary", "baseline_observations"}
-    assert all(0.0 <= c["balanced_accuracy"] <= 1.0 for c in ceilings.values())
-    assert (out / "synthetic_regimes.png").stat().st_size > 10_000
-    assert "balanced acc" in result.output
+    assert set(res["synthetic"]) == {"basic", "hard"}
+    for name, syn in res["synthetic"].items():
+        for who in ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online"):
+            scores = syn[who]
+            assert 0.0 <= scores["balanced_accuracy"] <= 1.0
+            assert -1.0 <= scores["adjusted_rand"] <= 1.0
+            assert scores["mean_run_length"] >= 1.0
+        assert syn["test_bars"] > 100
+        ceilings = syn["kmeans_information_ceilings"]
+        assert set(ceilings) == {"features_per_bar", "window_summary", "baseline_observations"}
+        assert all(0.0 <= c["balanced_accuracy"] <= 1.0 for c in ceilings.values())
+        assert (out / f"synthetic_regimes_{name}.png").stat().st_size > 10_000
+    # Chance is 0.25 for 4 regimes: the causal HMM baseline on the basic set must clearly beat it.
+    assert res["synthetic"]["basic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
+    assert "spy_walk_forward" not in res
+    assert "balanced acc" in result.output and "jump model (online)" in result.output
 
 
-def test_volatility_eval_and_spy_plot_on_a_trained_engine(tmp_path):
-    import pandas as pd
-
-    from algospace.data import sample
-    from algospace.engines.rde import RegimeDetectionEngine
-    from algospace.evaluation.rde_eval import daily_realised_vol, plot_spy, volatility_eval
-    from algospace.training.rde import train_rde
-    from algospace.training.rde_config import RDETrainConfig
-
-    bars = sample("spy-1m")
-    bars = bars.loc[bars.index < "2017-10-01"]
-    out = tmp_path / "rde"
-    train_rde(bars, out, RDETrainConfig.preset("tiny", threads=1), instrument="SPY", progress=False)
-    engine = RegimeDetectionEngine.load(out, device="cpu")
-    test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
-    res = volatility_eval(engine, bars, test_start)
-    assert res["test_days"] > 10 and res["train_days"] > 50
-    for key in ("trailing_vol", "trailing_vol+regime"):
-        assert res[key] < 1.0  # an out-of-sample R^2 (can be negative, never above 1)
-    rv = daily_realised_vol(bars)
-    assert (rv > 0).all() and rv.index.is_unique
-    # realised vol of one day uses that day's 1-minute returns only
-    day = rv.index[5]
-    one = bars.loc[bars.index.tz_convert("America/New_York").normalize() == day, "close"]
-    assert abs(rv.iloc[5] - float(np.sqrt((np.log(one).diff() ** 2).sum()))) < 1e-12
-    assert plot_spy(engine, bars, test_start, tmp_path / "spy.png").stat().st_size > 10_000
+def test_eval_cli_rejects_an_unknown_set(tmp_path):
+    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--set", "nope", "--no-spy", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "--set must be one of" in result.output + str(result.exception)

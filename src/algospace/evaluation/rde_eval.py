@@ -18,7 +18,7 @@ import pandas as pd
 from algospace.errors import InputError
 from algospace.evaluation.causal_baselines import baseline_states, standardised_observations
 from algospace.evaluation.latent_filter import LatentRegimeFilter
-from algospace.evaluation.metrics import r2_score_oos, regime_scores
+from algospace.evaluation.metrics import regime_scores
 from algospace.evaluation.synthetic import generate_regime_bars
 from algospace.evaluation.synthetic_hard import generate_hard_regime_bars
 
@@ -100,6 +100,21 @@ def information_ceilings(
     }
 
 
+def train_in_memory(bars: pd.DataFrame, cfg: Any, progress: bool = False) -> tuple[Any, Any, Any]:
+    """Train an RDE on `bars` (its own 70/15/15 split) without writing an artifact.
+
+    Returns (engine, RDEData, TrainResult); the engine builds features with the fitted spec.
+    """
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.training.rde import fit_rde, prepare_rde_data
+
+    data = prepare_rde_data(bars, "SPY", cfg)
+    result = fit_rde(data, cfg, checkpoint=None, progress=progress)
+    device = next(result.model.parameters()).device
+    engine = RegimeDetectionEngine(result.model, None, data.spec, device=device, training={"window": cfg.window})
+    return engine, data, result
+
+
 def synthetic_regime_eval(
     cfg: Any, days: int = 400, seed: int = 0, progress: bool = False, regime_set: str = "basic"
 ) -> SyntheticEvalResult:
@@ -109,15 +124,12 @@ def synthetic_regime_eval(
     k-means on the regime vectors, the two causal filters over the vectors (`LatentRegimeFilter`),
     and the two baselines on the bars' own observations (`causal_baselines`).
     """
-    from algospace.engines.rde import RegimeDetectionEngine
-    from algospace.training.rde import fit_rde, prepare_rde_data, to_30m_bars
+    from algospace.training.rde import to_30m_bars
 
     if regime_set not in SYNTHETIC_SETS:
         raise InputError(f"Unknown synthetic set {regime_set!r}; expected one of {sorted(SYNTHETIC_SETS)}.")
     bars, truth = SYNTHETIC_SETS[regime_set](days=days, seed=seed)
-    data = prepare_rde_data(bars, "SPY", cfg)
-    result = fit_rde(data, cfg, checkpoint=None, progress=progress)
-    engine = RegimeDetectionEngine(result.model, None, data.spec, device=next(result.model.parameters()).device)
+    engine, data, result = train_in_memory(bars, cfg, progress)
     vectors = engine.regime_series(data.features, window=cfg.window)
     k = int(truth.nunique())
     test_start, val_start = data.boundaries["test"], data.boundaries["val"]
@@ -157,33 +169,6 @@ def daily_realised_vol(bars_1m: pd.DataFrame, tz: str = "America/New_York") -> p
     first = pd.Series(day).ne(pd.Series(day).shift()).to_numpy()
     r[first] = np.nan  # no overnight return inside a day's realised volatility
     return np.sqrt((r**2).groupby(day).sum(min_count=10))
-
-
-def volatility_eval(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp) -> dict[str, Any]:
-    """Out-of-sample R^2 for next-day log realised vol: trailing vol alone vs trailing vol + regime."""
-    from algospace.training.rde import to_30m_bars
-
-    rv = np.log(daily_realised_vol(bars_1m))
-    vectors = engine.regime_series(to_30m_bars(bars_1m, "SPY"))
-    vday = vectors.index.tz_convert("America/New_York").normalize()
-    last = vectors.groupby(vday).tail(1)  # vector at the day's last bar: known at the close
-    last.index = last.index.tz_convert("America/New_York").normalize()
-    df = pd.DataFrame({"rv": rv, "rv5": rv.rolling(5).mean()}).join(last, how="inner")
-    df["target"] = df["rv"].shift(-1)
-    df["target_day"] = pd.Series(df.index, index=df.index).shift(-1)
-    df = df.dropna()
-    test_day = test_start.tz_convert("America/New_York").normalize()
-    # A training row's target (the next day's volatility) must also lie before the test period.
-    train, test = df[df["target_day"] < test_day], df[df.index >= test_day]
-    base_cols = ["rv", "rv5"]
-    reg_cols = base_cols + [c for c in df.columns if c.startswith("regime_")]
-    out: dict[str, Any] = {"train_days": len(train), "test_days": len(test)}
-    for name, cols in (("trailing_vol", base_cols), ("trailing_vol+regime", reg_cols)):
-        x_tr = np.column_stack([np.ones(len(train)), train[cols].to_numpy()])
-        x_te = np.column_stack([np.ones(len(test)), test[cols].to_numpy()])
-        coef, *_ = np.linalg.lstsq(x_tr, train["target"].to_numpy(), rcond=None)
-        out[name] = r2_score_oos(test["target"].to_numpy(), x_te @ coef)
-    return out
 
 
 def _pcs(vectors: np.ndarray) -> np.ndarray:
