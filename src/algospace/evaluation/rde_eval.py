@@ -185,8 +185,6 @@ def plot_regimes(close: np.ndarray, panels: list[tuple[np.ndarray, str]], vector
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from algospace.io import atomic_write_with
-
     pcs = _pcs(vectors)
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 3.4 * (len(panels) + 1)))
     x = np.arange(len(close))
@@ -196,6 +194,15 @@ def plot_regimes(close: np.ndarray, panels: list[tuple[np.ndarray, str]], vector
         ax.set_title(title)
     axes[-1].scatter(pcs[:, 0], pcs[:, 1], c=latent_colour, cmap="tab10", s=4, vmin=0, vmax=9)
     axes[-1].set_title(latent_title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure atomically as a PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    from algospace.io import atomic_write_with
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -251,7 +251,7 @@ def plot_equity(result: StrategyResult, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from algospace.io import atomic_write_with
+    from algospace.evaluation.rde_eval import save_figure
 
     fig, ax = plt.subplots(figsize=(11, 4))
     for name in result.equity.columns:
@@ -259,9 +259,4 @@ def plot_equity(result: StrategyResult, path: str | Path) -> Path:
     ax.set_title("SPY walk-forward: 0/1 regime strategies vs buy-and-hold, net of costs")
     ax.set_ylabel("cumulative net return")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=90))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
