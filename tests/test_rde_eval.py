@@ -55,18 +55,28 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert set(res["synthetic"]) == {"basic", "hard"}
     for name, syn in res["synthetic"].items():
-        for who in ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online"):
+        models = ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online")
+        for who in models:
             scores = syn[who]
             assert 0.0 <= scores["balanced_accuracy"] <= 1.0
             assert -1.0 <= scores["adjusted_rand"] <= 1.0
             assert scores["mean_run_length"] >= 1.0
-        assert syn["test_bars"] > 100
         ceilings = syn["kmeans_information_ceilings"]
         assert set(ceilings) == {"features_per_bar", "window_summary", "baseline_observations"}
         assert all(0.0 <= c["balanced_accuracy"] <= 1.0 for c in ceilings.values())
+        # Every score is on the same held-out bars: the same truth, so the same true run length.
+        true_runs = {s["true_mean_run_length"] for s in [*(syn[m] for m in models), *ceilings.values()]}
+        assert len(true_runs) == 1 and syn["test_bars"] > 100, (name, true_runs)
         assert (out / f"synthetic_regimes_{name}.png").stat().st_size > 10_000
-    # Chance is 0.25 for 4 regimes: the causal HMM baseline on the basic set must clearly beat it.
-    assert res["synthetic"]["basic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
+    # Chance is 0.25 balanced accuracy and 0 adjusted Rand for 4 regimes (random labels score
+    # below 0.5 and 0.1, test above): on the basic set the causal HMM baseline must clearly beat
+    # it, and the RDE, the jump model and every k-means ceiling (seed 0: 0.46-0.74 balanced
+    # accuracy, 0.17-0.62 ARI) must find regime information, not noise.
+    basic = res["synthetic"]["basic"]
+    assert basic["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
+    for who, scores in [("rde", basic["rde"]), ("hmm", basic["hmm_forward_filtered"]), ("jump", basic["jump_model_online"]),
+                        *basic["kmeans_information_ceilings"].items()]:
+        assert scores["balanced_accuracy"] > 0.35 and scores["adjusted_rand"] > 0.05, (who, scores)
     assert "spy_walk_forward" not in res
     assert "balanced acc" in result.output and "jump model (online)" in result.output
 

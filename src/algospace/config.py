@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from algospace._pydantic import StrictModel
 
 from algospace.errors import ConfigError
 
-
-class StrictModel(BaseModel):
-    """Base for every config section: frozen, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# The chronological split every model trains with: the first 70 % of bars train (and fit the
+# feature spec), then validation, then test. Feature building defaults to the same share.
+TRAIN_SHARE = 0.70
 
 
 class InstrumentConfig(StrictModel):
@@ -33,12 +33,11 @@ class InstrumentConfig(StrictModel):
     @field_validator("session")
     @classmethod
     def _known_session(cls, v: str) -> str:
-        if v not in SESSIONS:
-            raise ValueError(f"unknown session {v!r}; expected one of {', '.join(SESSIONS)}")
+        from algospace.data.sessions import CALENDARS  # the one list of session calendars
+
+        if v not in CALENDARS:
+            raise ValueError(f"unknown session {v!r}; expected one of {', '.join(CALENDARS)}")
         return v
-
-
-SESSIONS = ("cme-globex", "nyse-rth", "24h")
 
 
 def _check_timezone(name: str) -> str:
@@ -75,9 +74,14 @@ class AppConfig(StrictModel):
 
     @model_validator(mode="after")
     def _instrument_known(self) -> "AppConfig":
-        known = {"ES", "MES", "SPY"} | {i.name.upper() for i in self.instruments}
+        from algospace.data.instruments import BUILTIN_INSTRUMENTS  # the one list of built-in instruments
+
+        known = set(BUILTIN_INSTRUMENTS) | {i.name.upper() for i in self.instruments}
         if self.data.instrument.upper() not in known:
-            raise ValueError(f"data.instrument {self.data.instrument!r} is not ES, MES, SPY or one defined under instruments")
+            raise ValueError(
+                f"data.instrument {self.data.instrument!r} is not {', '.join(BUILTIN_INSTRUMENTS)} or one defined "
+                "under instruments"
+            )
         return self
 
 

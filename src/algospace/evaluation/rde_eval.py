@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,11 @@ from algospace.evaluation.latent_filter import LatentRegimeFilter
 from algospace.evaluation.metrics import regime_scores
 from algospace.evaluation.synthetic import generate_regime_bars
 from algospace.evaluation.synthetic_hard import generate_hard_regime_bars
+
+if TYPE_CHECKING:
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.training.rde import RDEData, TrainResult
+    from algospace.training.rde_config import RDETrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +105,9 @@ def information_ceilings(
     }
 
 
-def train_in_memory(bars: pd.DataFrame, cfg: Any, progress: bool = False) -> tuple[Any, Any, Any]:
+def train_in_memory(
+    bars: pd.DataFrame, cfg: RDETrainConfig, progress: bool = False
+) -> tuple[RegimeDetectionEngine, RDEData, TrainResult]:
     """Train an RDE on `bars` (its own 70/15/15 split) without writing an artifact.
 
     Returns (engine, RDEData, TrainResult); the engine builds features with the fitted spec.
@@ -116,7 +123,7 @@ def train_in_memory(bars: pd.DataFrame, cfg: Any, progress: bool = False) -> tup
 
 
 def synthetic_regime_eval(
-    cfg: Any, days: int = 400, seed: int = 0, progress: bool = False, regime_set: str = "basic"
+    cfg: RDETrainConfig, days: int = 400, seed: int = 0, progress: bool = False, regime_set: str = "basic"
 ) -> SyntheticEvalResult:
     """Train an RDE on synthetic bars with known regimes and score its labellings against the truth.
 
@@ -223,7 +230,7 @@ def plot_synthetic(result: SyntheticEvalResult, path: str | Path) -> Path:
     )
 
 
-def plot_spy(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp, path: str | Path, k: int = 4) -> Path:
+def plot_spy(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: pd.Timestamp, path: str | Path, k: int = 4) -> Path:
     """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
     from sklearn.cluster import KMeans
 

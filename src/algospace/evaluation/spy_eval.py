@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ import pandas as pd
 from algospace.errors import DataError
 from algospace.evaluation.bootstrap import block_bootstrap
 from algospace.evaluation.metrics import r2_score_oos
+
+if TYPE_CHECKING:
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.training.rde_config import RDETrainConfig
 
 NY = "America/New_York"
 TRADING_DAYS = 252
@@ -183,13 +187,13 @@ class SpyEvalResult:
     training: dict[str, Any]
     settings: dict[str, Any]
     panel: pd.DataFrame = field(repr=False)
-    engine: Any = field(default=None, repr=False)  # the RDE whose vectors were tested
+    engine: RegimeDetectionEngine | None = field(default=None, repr=False)  # the RDE whose vectors were tested
 
 
 def spy_regime_eval(
-    cfg: Any, bars_1m: pd.DataFrame, train_end: str | pd.Timestamp = "2018-01-01", n_states: int = 2,
+    cfg: RDETrainConfig, bars_1m: pd.DataFrame, train_end: str | pd.Timestamp = "2018-01-01", n_states: int = 2,
     cost_bps: float = 1.0, block: int = 10, n_boot: int = 2000, seed: int = 0, progress: bool = False,
-    engine: Any | None = None,
+    engine: RegimeDetectionEngine | None = None,
 ) -> SpyEvalResult:
     """Fit every representation before `train_end`, then walk forward over the rest (module doc).
 
