@@ -173,6 +173,14 @@ def test_regime_strategy_accounts_costs_turnover_and_drawdown():
     assert costly["oracle"]["total_return"] < free["oracle"]["total_return"]
     assert costly["oracle"]["turnover_per_year"] == pytest.approx(free["oracle"]["turnover_per_year"])
     assert costly["buy_and_hold"]["total_return"] < bh["total_return"]  # one entry
+    # Two states that both earn on average: "positive" holds both, "best" only the better one.
+    panel["two_up"] = (np.arange(len(panel)) // 7) % 2
+    panel["ret_next"] = 0.001 + 0.001 * panel["two_up"] + 0.0001 * np.random.default_rng(3).standard_normal(len(panel))
+    pos = regime_switching_strategy(panel, ["two_up"], start, n_boot=50, rule="positive").stats["two_up"]
+    best = regime_switching_strategy(panel, ["two_up"], start, n_boot=50, rule="best").stats["two_up"]
+    assert pos["time_invested"] == 1.0 and 0.4 < best["time_invested"] < 0.6
+    with pytest.raises(InputError):
+        regime_switching_strategy(panel, ["two_up"], start, rule="nope")
 
 
 def test_spy_walk_forward_end_to_end_on_the_bundled_sample(tmp_path):

@@ -21,7 +21,7 @@ def eval_rde_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
-    regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees) or both.")] = "both",
+    regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
     target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
@@ -60,9 +60,9 @@ def eval_rde_cmd(
     cfg = RDETrainConfig.preset_with_options(
         preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
     )
-    sets = list(SYNTHETIC_SETS) if regime_set == "both" else [regime_set]
+    sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
-        raise InputError(f"--set must be one of {sorted(SYNTHETIC_SETS)} or both; got {regime_set!r}.")
+        raise InputError(f"--set must be one of {sorted(SYNTHETIC_SETS)}, both or none; got {regime_set!r}.")
     spy_engine = _out_of_sample_artifact(artifact, spy_train_end) if spy and artifact is not None else None
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"synthetic": {}, "plots": []}
@@ -119,18 +119,20 @@ def _spy_walk_forward(
     from algospace.evaluation.spy_eval import plot_equity, spy_regime_eval
 
     res = spy_regime_eval(cfg, sample("spy-1m"), train_end, cost_bps=cost_bps, seed=seed, progress=not quiet, engine=engine)
-    vol, st = res.volatility, res.strategy.stats
+    vol = res.volatility
     typer.echo(f"SPY next-day log realised vol, walk-forward {vol['first_day']} .. {vol['last_day']} ({vol['test_days']} days), "
                f"out-of-sample R^2: HAR-RV {vol['har_r2']:.3f}")
     for name, r in vol["signals"].items():
         typer.echo(f"  + {name:26s} R^2 {r['r2']:.3f}  gain {r['gain']:+.4f}  90% [{r['gain_low']:+.4f}, {r['gain_high']:+.4f}]")
-    typer.echo(f"SPY 0/1 regime strategy, net of {cost_bps:g} bp per unit turnover (Sharpe, max drawdown, turnover/yr):")
-    for name, r in st.items():
-        diff = "" if "sharpe_minus_bh" not in r else (
-            f"  vs B&H {r['sharpe_minus_bh']:+.2f} [{r['sharpe_minus_bh_low']:+.2f}, {r['sharpe_minus_bh_high']:+.2f}]")
-        typer.echo(f"  {name:16s} Sharpe {r['sharpe']:.2f}  max DD {r['max_drawdown']:.1%}  turnover {r['turnover_per_year']:.1f}  "
-                   f"invested {r['time_invested']:.0%}{diff}")
+    for rule, strat in (("hold the best (bull) state only", res.strategy), ("hold every state with a positive mean", res.strategy_positive)):
+        typer.echo(f"SPY 0/1 regime strategy, {rule}, net of {cost_bps:g} bp per unit turnover:")
+        for name, r in strat.stats.items():
+            diff = "" if "sharpe_minus_bh" not in r else (
+                f"  vs B&H {r['sharpe_minus_bh']:+.2f} [{r['sharpe_minus_bh_low']:+.2f}, {r['sharpe_minus_bh_high']:+.2f}]")
+            typer.echo(f"  {name:16s} Sharpe {r['sharpe']:.2f}  max DD {r['max_drawdown']:.1%}  turnover/yr {r['turnover_per_year']:.1f}  "
+                       f"invested {r['time_invested']:.0%}{diff}")
     plot_equity(res.strategy, out / "spy_strategies.png")
     plot_spy(res.engine, sample("spy-1m"), pd.Timestamp(train_end, tz="America/New_York"), out / "spy_regimes.png")
-    return {"volatility": vol, "strategy": st, "training": res.training, "settings": res.settings,
+    return {"volatility": vol, "strategy_best_state": res.strategy.stats, "strategy_positive_states": res.strategy_positive.stats,
+            "training": res.training, "settings": res.settings,
             "artifact": str(artifact) if artifact else None}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from algospace.errors import DataError
+from algospace.errors import DataError, InputError
 from algospace.evaluation.bootstrap import block_bootstrap
 from algospace.evaluation.metrics import r2_score_oos
 
@@ -117,10 +117,19 @@ def har_gains(
     return out
 
 
-def _favourable_positions(label: str):
+RULES = ("best", "positive")
+
+
+def _favourable_positions(label: str, rule: str):
+    """Hold (1) in the favourable states of the training rows, else cash (0).
+
+    rule "best": the state with the highest mean next-day return (with two states: the bull
+    state, as the jump-model literature labels bull and bear); rule "positive": every state
+    whose mean next-day return is above zero. A state never seen in training is not held.
+    """
     def fit_predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
         mean_next = train.groupby(train[label])["ret_next"].mean()
-        good = set(mean_next.index[mean_next > 0])  # a state never seen in training is not held
+        good = {mean_next.idxmax()} if rule == "best" else set(mean_next.index[mean_next > 0])
         return test[label].isin(good).to_numpy(np.float64)
 
     return fit_predict
@@ -144,16 +153,20 @@ def _max_drawdown(r: np.ndarray) -> float:
 
 def regime_switching_strategy(
     panel: pd.DataFrame, labels: list[str], start: pd.Timestamp, cost_bps: float = 1.0, block: int = 10,
-    n_boot: int = 2000, level: float = 0.90, seed: int = 0,
+    n_boot: int = 2000, level: float = 0.90, seed: int = 0, rule: str = "best",
 ) -> StrategyResult:
     """0/1 in SPY by regime, walk-forward from `start`, net of `cost_bps` per unit of turnover.
 
-    The position decided at day d's close is held over d -> d+1 and earns `ret_next`. Each
-    strategy's Sharpe difference to buy-and-hold gets a paired block-bootstrap interval.
+    The position decided at day d's close is held over d -> d+1 and earns `ret_next`; which
+    states are held is refitted monthly from the days before (`rule`, see
+    `_favourable_positions`). Each strategy's Sharpe difference to buy-and-hold gets a paired
+    block-bootstrap interval.
     """
-    positions = {"buy_and_hold": None}
+    if rule not in RULES:
+        raise InputError(f"rule must be one of {RULES}; got {rule!r}.")
+    positions: dict[str, pd.Series | None] = {"buy_and_hold": None}
     for label in labels:
-        positions[label] = _walk_forward(panel, start, _favourable_positions(label))
+        positions[label] = _walk_forward(panel, start, _favourable_positions(label, rule))
     days = positions[labels[0]].index if labels else panel.index[panel.index >= start]
     ret = panel["ret_next"].reindex(days).to_numpy()
     years = len(days) / TRADING_DAYS
@@ -183,7 +196,8 @@ def _dummies(labels: pd.Series, n_states: int, prefix: str) -> pd.DataFrame:
 @dataclass
 class SpyEvalResult:
     volatility: dict[str, Any]
-    strategy: StrategyResult
+    strategy: StrategyResult  # rule "best" (bull state only)
+    strategy_positive: StrategyResult  # rule "positive" (every state with a positive training mean)
     training: dict[str, Any]
     settings: dict[str, Any]
     panel: pd.DataFrame = field(repr=False)
@@ -241,11 +255,11 @@ def spy_regime_eval(
     }
     start = train_end.normalize()
     vol = har_gains(panel, signals, start, block=block, n_boot=n_boot, seed=seed)
-    strat = regime_switching_strategy(panel, ["rde_kmeans", "rde_hmm_filter", "hmm", "jump"], start,
-                                      cost_bps=cost_bps, block=block, n_boot=n_boot, seed=seed)
+    strat = {rule: regime_switching_strategy(panel, ["rde_kmeans", "rde_hmm_filter", "hmm", "jump"], start, cost_bps=cost_bps,
+                                             block=block, n_boot=n_boot, seed=seed, rule=rule) for rule in RULES}
     settings = {"train_end": str(train_end.date()), "n_states": n_states, "max_minutes": cfg.max_minutes, "cost_bps": cost_bps, "block_days": block,
                 "n_boot": n_boot, "window": int(engine.window), "history_start": str(panel.index[0].date())}
-    return SpyEvalResult(vol, strat, training, settings, panel, engine)
+    return SpyEvalResult(vol, strat["best"], strat["positive"], training, settings, panel, engine)
 
 
 def plot_equity(result: StrategyResult, path: str | Path) -> Path:
