@@ -75,7 +75,9 @@ def test_spy_30m_aligned_to_0930_and_never_span_1600(spy):
     first = pd.Series(local.strftime("%H:%M"), index=local.date).groupby(level=0).first()
     assert (first == "09:30").mean() > 0.99
     assert local.strftime("%H:%M").max() == "15:30"  # the last bar ends at 16:00
-    assert bars.attrs["dropped_outside_session"] == 752  # the 16:00 closing-print bars
+    # 752 16:00 closing-print bars + 407 after-hours bars after the 13:00 early closes of 8 days
+    # (the weekly calendar kept those in the session: see scripts/calendar_changes.py).
+    assert bars.attrs["dropped_outside_session"] == 752 + 407
     b60 = make_bars(spy, 60, "SPY")
     assert pd.Series(b60.index.tz_convert(NY).strftime("%H:%M")).max() == "15:30"  # 30-minute last bar
 
@@ -85,7 +87,10 @@ def test_spy_aggregation_equals_independent_resample(spy, minutes):
     bars = make_bars(spy, minutes, "SPY")
     local = spy.tz_convert(NY)
     hm = local.index.hour * 60 + local.index.minute
-    rth = local[(hm >= 570) & (hm < 960)]
+    # NYSE's published early closes (13:00) in 2017-2019, written out here independently of the library.
+    early = pd.to_datetime(["2017-07-03", "2017-11-24", "2018-07-03", "2018-11-23", "2018-12-24", "2019-07-03", "2019-11-29", "2019-12-24"])
+    is_early = local.index.tz_localize(None).normalize().isin(early)
+    rth = local[(hm >= 570) & (hm < np.where(is_early, 780, 960))]
     ref = rth.resample(f"{minutes}min", label="left", closed="left").agg(
         {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
     )
@@ -270,17 +275,18 @@ def test_wrong_input_types_raise_our_errors(spy):
         make_bars(spy.to_numpy(), 30, "SPY")
     t = pd.Timestamp("2017-01-03 14:30", tz="UTC")
     b = BarBuilder(30, "SPY")
+    for item, match in [("abc", "received str"), ((t, 1.0), "received 2 values"), (42, "received int")]:
+        with pytest.raises(InputError, match=match):  # not a tick or bar at all
+            b.update(item)
+    # A tick or bar whose content is wrong: DataError, the one rule of every streamed bar (issue 9).
     for item, match in [
-        ("abc", "received str"),
         ((t, "x", 1), "'price' must be a number"),
         ((t, 1.0, None), "'volume' must be a number"),
         ({"timestamp": t, "high": 1, "low": 1, "close": 1, "volume": 1}, r"lacks \['open'\]"),
-        ((t, 1.0), "received 2 values"),
         (("not a time", 1.0, 1.0), "tz-aware timestamp"),
         ((t.tz_localize(None), 1.0, 1.0), "naive"),
-        (42, "received int"),
     ]:
-        with pytest.raises(InputError, match=match):
+        with pytest.raises(DataError, match=match):
             b.update(item)
     with pytest.raises(InputError, match="tz-aware timestamp"):
         b.advance("soon")

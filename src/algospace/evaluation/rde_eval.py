@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
+from algospace.data.session_bars import session_bars
 from algospace.errors import InputError
 from algospace.evaluation.causal_baselines import baseline_states, standardised_observations
 from algospace.evaluation.latent_filter import LatentRegimeFilter
@@ -131,7 +132,6 @@ def synthetic_regime_eval(
     k-means on the regime vectors, the two causal filters over the vectors (`LatentRegimeFilter`),
     and the two baselines on the bars' own observations (`causal_baselines`).
     """
-    from algospace.training.rde import to_30m_bars
 
     if regime_set not in SYNTHETIC_SETS:
         raise InputError(f"Unknown synthetic set {regime_set!r}; expected one of {sorted(SYNTHETIC_SETS)}.")
@@ -148,7 +148,7 @@ def synthetic_regime_eval(
         filt = LatentRegimeFilter(k, method, seed=seed).fit(train_vec)
         labels[f"rde_{method}_filter"] = pd.Series(filt.predict(vectors.to_numpy()), index=vectors.index)
 
-    bars30 = to_30m_bars(bars, "SPY")
+    bars30 = session_bars(bars, 30, "SPY")
     states = baseline_states(bars30, val_start, k, seed=seed)
     labels["hmm_forward_filtered"], labels["jump_model_online"] = states["hmm"], states["jump"]
     frame = pd.DataFrame({"close": bars30["close"].reindex(test_idx), "truth": truth.reindex(test_idx)}, index=test_idx)
@@ -234,9 +234,7 @@ def plot_spy(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: p
     """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
     from sklearn.cluster import KMeans
 
-    from algospace.training.rde import to_30m_bars
-
-    bars30 = to_30m_bars(bars_1m, "SPY")
+    bars30 = session_bars(bars_1m, 30)
     vectors = engine.regime_series(bars30)
     train = vectors.loc[vectors.index < test_start].to_numpy()
     test = vectors.loc[vectors.index >= test_start]

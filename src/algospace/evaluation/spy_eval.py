@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from algospace.data.session_bars import session_bars
 from algospace.errors import DataError, InputError
 from algospace.evaluation.bootstrap import block_bootstrap
 from algospace.evaluation.metrics import r2_score_oos
@@ -220,11 +221,10 @@ def spy_regime_eval(
     from algospace.evaluation.causal_baselines import baseline_states
     from algospace.evaluation.latent_filter import LatentRegimeFilter
     from algospace.evaluation.rde_eval import train_in_memory
-    from algospace.training.rde import to_30m_bars
 
     train_end = pd.Timestamp(train_end)
     train_end = train_end.tz_localize(NY) if train_end.tz is None else train_end.tz_convert(NY)
-    bars30 = to_30m_bars(bars_1m, "SPY")
+    bars30 = session_bars(bars_1m, 30, "SPY")
     if not (bars30.index[0] < train_end < bars30.index[-1]):
         raise DataError(f"train_end {train_end.date()} must fall inside the data ({bars30.index[0].date()} .. {bars30.index[-1].date()}).")
     training: dict[str, Any] = {}
