@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from algospace.cli.choices import Preset, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -16,12 +17,12 @@ app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde
 @app.command("rde")
 def eval_rde_cmd(
     artifact: Annotated[Optional[Path], typer.Option("--artifact", help="A trained SPY RDE artifact for the real-data test.")] = None,
-    preset: Annotated[str, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
+    preset: Annotated[Preset, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
     days: Annotated[int, typer.Option("--days", help="Trading days of synthetic regime-switching bars.")] = 400,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
-    target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
+    target: Annotated[Target, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
@@ -46,6 +47,11 @@ def eval_rde_cmd(
     cfg = RDETrainConfig.preset_with_options(
         preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
     )
+    engine = None
+    if artifact is not None:  # loaded (and verified) first: a bad artifact fails before minutes of training
+        from algospace.engines.rde import RegimeDetectionEngine
+
+        engine = RegimeDetectionEngine.load(artifact)
     out.mkdir(parents=True, exist_ok=True)
     syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet)
     plot = plot_synthetic(syn, out / "synthetic_regimes.png")
@@ -64,13 +70,11 @@ def eval_rde_cmd(
     typer.echo("  where the information goes (k-means on each stage's input):")
     for name, r in syn.ceilings.items():
         typer.echo(f"    {name:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
-    if artifact is not None:
+    if engine is not None:
         import pandas as pd
 
         from algospace.data import sample
-        from algospace.engines.rde import RegimeDetectionEngine
 
-        engine = RegimeDetectionEngine.load(artifact)
         test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
         spy = sample("spy-1m")
         vol = volatility_eval(engine, spy, test_start)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from algospace.cli.choices import Backend
+
 app = typer.Typer(
     help="Run trained models over bar files.\n\n"
     "Example: algospace infer rde --artifact runs/demo/models/rde --data spy-1m --out runs/regimes.parquet",
@@ -22,7 +24,7 @@ def infer_rde_cmd(
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet, 1- or 30-minute) or a sample name.")] = "spy-1m",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     backend: Annotated[
-        str, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
+        Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
     ] = "torch",
 ) -> None:
     """Write the regime vector at every bar of a bar file (causal sliding windows).
