@@ -7,6 +7,7 @@ Run in process through `cli.contract.run`, the function the console script calls
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,7 @@ def _one_error_line(err: str, prefix: str) -> str:
     lines = err.splitlines()
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
     assert lines[0].startswith(prefix), lines[0]
+    assert not re.search(r"\b(\w+)\s+\1\b", lines[0], re.IGNORECASE), f"doubled word in: {lines[0]}"
     return lines[0]
 
 

@@ -193,9 +193,9 @@ class RegimeDetectionEngine:
         width = self._cfg.input_dim
         if f != width:
             raise InputError(f"{what} must have {width} features (the feature spec's width) in its last axis; got {f}.")
-        self._check_window(t, f"{what} window length T")
+        self._check_window(t, "window length T" if what == "window" else f"{what}: window length T")
         if rank == 3 and x.shape[0] == 0:
-            raise InputError(f"{what} batch is empty; expected at least one window.")
+            raise InputError(f"{what} is empty (shape {x.shape}); expected at least one window.")
         with np.errstate(over="ignore", invalid="ignore"):
             out = np.ascontiguousarray(x, dtype=np.float32)
         # Checked after the cast: a float64 value beyond float32's range becomes inf here.
