@@ -52,6 +52,7 @@ _LAZY = {
     "train_rde": "algospace.training.rde",
     "AppConfig": "algospace.config",
     "load_config": "algospace.config",
+    "ThreadPolicy": "algospace.config",
 }
 
 

@@ -65,10 +65,28 @@ class DataConfig(StrictModel):
         return _check_timezone(v)
 
 
+class ThreadPolicy(StrictModel):
+    """Intra-op CPU threads per engine call (`algospace.engines.threads` applies it; why there).
+
+    Example (YAML): `engine: {threads: {single: 1, batch: 2}}`; in Python
+    `RegimeDetectionEngine.load(path, threads=ThreadPolicy(single=1))`.
+    """
+
+    single: int = Field(1, ge=1, le=1024, description="Threads for one window (B = 1): 1 keeps p99 low on a busy machine.")
+    batch: int | None = Field(None, ge=1, le=1024, description="Threads for a batch (B > 1); unset: every core this process may use.")
+
+
+class EngineConfig(StrictModel):
+    """How the inference engines run."""
+
+    threads: ThreadPolicy = ThreadPolicy()
+
+
 class AppConfig(StrictModel):
     """The whole configuration tree (`algospace --config FILE`)."""
 
     data: DataConfig = DataConfig()
+    engine: EngineConfig = EngineConfig()
     instruments: list[InstrumentConfig] = []
     runs_dir: Path = Path("runs")
     seed: int = Field(0, description="Default seed of training commands (their --seed overrides it).")
