@@ -2,7 +2,8 @@
 
 Target: load_artifact(..., device="cpu") <= 50 ms, everything included (manifest and config
 parsing, sha256 of every file, safetensors read, NaN/inf scan, model build, strict
-load_state_dict, eval). The baseline, measured in the same process, is
+load_state_dict, eval, and the forward pass on the fixed probe window that refuses a model
+answering NaN/inf or absurd values, timed on its own as well). The baseline, measured in the same process, is
 torch.load(weights_only=True) of the same weights as a plain state dict: a bare tensor read
 with no verification and no model.
 
@@ -27,8 +28,9 @@ import torch
 from safetensors.torch import load_file
 
 from algospace.artifacts import load_artifact, save_artifact
+from algospace.artifacts.load import probe_problem
 from algospace.io import atomic_write_text
-from algospace.models import RDEConfig, RegimeVAE
+from algospace.models import RDEConfig, RegimeVAE, get_model_spec
 
 TARGET_MS = 50.0
 REPEAT = 25
@@ -67,6 +69,7 @@ def run() -> tuple[list[tuple[str, float, float]], float, int]:
         pt = Path(d) / "rde.pt"
         torch.save(model.state_dict(), pt)
         base = _times(lambda: torch.load(pt, map_location="cpu", weights_only=True))
+        probed, spec = load_artifact(art, device="cpu")[0], get_model_spec("rde")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         single = _times(lambda: load_artifact(art, device="cpu"))
@@ -74,6 +77,7 @@ def run() -> tuple[list[tuple[str, float, float]], float, int]:
         rows = [
             ("load_artifact (verified, model built, eval)", *_times(lambda: load_artifact(art, device="cpu"))),
             ("load_artifact, torch.set_num_threads(1)", *single),
+            ("of which: the probe forward pass (T=48 window)", *_times(lambda: probe_problem(probed, spec))),
             ("safetensors load_file only", *_times(lambda: load_file(str(art / "model.safetensors"), device="cpu"))),
             ("torch.load(weights_only=True) (baseline)", *base),
         ]
@@ -100,7 +104,8 @@ def to_markdown(rows: list[tuple[str, float, float]], base: float, n_params: int
         "",
         f"Target load_artifact <= {TARGET_MS:.0f} ms on CPU: **{verdict}** ({load_ms:.1f} ms median). The "
         "difference to the baseline is the verification torch.load does not do: sha256 of the files, the "
-        "NaN/inf scan, building the model from config.json and the strict key/shape check. The machine is "
+        "NaN/inf scan, building the model from config.json, the strict key/shape check and the probe forward "
+        "pass (its own row: the price of refusing finite-but-broken weights at every load). The machine is "
         "shared: when other processes keep both cores busy, torch's intra-op threads wait for a busy core and "
         "the default-thread median rises several-fold; the single-thread row is the steadier figure.",
         "",

@@ -37,6 +37,7 @@ from algospace.artifacts import load_artifact
 from algospace.config import ThreadPolicy
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import InputError
+from algospace.features import FeatureSpec
 from algospace.models.rde import RDEConfig, RegimeVAE
 
 
@@ -45,14 +46,18 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def timeit(fn, n: int, warmup: int = 20) -> list[float]:
+def timeit(fn, n: int, warmup: int = 20, budget_s: float = float("inf")) -> list[float]:
+    """`n` timed calls after `warmup` untimed ones; fewer if they take more than `budget_s` in all."""
     for _ in range(warmup):
         fn()
-    out = []
+    out: list[float] = []
+    end = time.perf_counter() + budget_s
     for _ in range(n):
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+        if t > end:
+            break
     return out
 
 
@@ -81,6 +86,7 @@ def onnx_session(model: RegimeVAE, t: int, width: int):
 
 
 BACKENDS = ("torch-eager", "torch", "torch-aoti", "onnxruntime")
+SPEC = FeatureSpec.default()  # the engines read their input range (+-clip) from it; the weights need no fit
 
 
 def build_engines(
@@ -91,7 +97,7 @@ def build_engines(
     engines: dict[str, RegimeDetectionEngine] = {}
     build_seconds: dict[str, float] = {}
     for name in names:
-        engine = RegimeDetectionEngine(model, None, None, torch.device("cpu"), {"window": t})
+        engine = RegimeDetectionEngine(model, None, SPEC, torch.device("cpu"), {"window": t})
         if threads is not None:
             engine.threads = threads
         start = time.perf_counter()
@@ -110,16 +116,19 @@ def build_engines(
     return engines, build_seconds
 
 
-def interleaved(calls: dict[str, object], reps: int, rounds: int = 10) -> dict[str, list[float]]:
+def interleaved(
+    calls: dict[str, object], reps: int, rounds: int = 10, budget_s: float = float("inf"), warmup: int = 5
+) -> dict[str, list[float]]:
     """Time each call `reps` times in rounds whose order rotates, so drifting load on a shared
     machine hits all alike. The runtimes keep worker threads spinning for a while after a call;
-    the pause before each block lets them go idle, so no block measures another's spin."""
+    the pause before each block lets them go idle, so no block measures another's spin.
+    `budget_s` bounds each block (under load one call can take a second)."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
             time.sleep(0.3)
-            times[name] += timeit(calls[name], max(1, reps // rounds), warmup=5)
+            times[name] += timeit(calls[name], max(1, reps // rounds), warmup=warmup, budget_s=budget_s)
     return times
 
 
@@ -161,27 +170,32 @@ def load_table(args: argparse.Namespace, model: RegimeVAE) -> None:
     calls |= {f"{n}|all cores": (lambda e=e: e.get_regime_vector(window)) for n, e in old.items()}
     caller_threads = torch.get_num_threads()
     load_before = os.getloadavg()
-    quiet = interleaved(calls, args.reps)
+    phases = {"quiet": interleaved(calls, args.reps, budget_s=2.0, warmup=2)}
     print("quiet phase done", flush=True)
-    with competing_load(cores) as procs:
-        loaded = interleaved(calls, args.reps)
-        alive = sum(p.poll() is None for p in procs)
+    procs_list = sorted({int(n) for n in args.load_procs.split(",")}) if args.load_procs else sorted({1, cores})
+    for n_procs in procs_list:
+        with competing_load(n_procs) as procs:
+            phases[f"{n_procs} busy"] = interleaved(calls, args.reps, budget_s=2.0, warmup=2)
+            assert all(p.poll() is None for p in procs), "a competing process ended early"
+        print(f"loaded phase ({n_procs} competing processes) done", flush=True)
     assert torch.get_num_threads() == caller_threads, "an engine call changed the caller's torch threads"
-    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}, "
-          f"load average before {load_before[0]:.2f} (other users' work included); competing load: {cores} busy-looping "
-          f"processes ({alive} still running at the end); {args.reps} calls per backend and phase")
-    print(f"{'single window (T=48, B=1)':34s} {'threads':>7s} {'quiet p50':>10s} {'quiet p99':>10s} {'loaded p50':>11s} "
-          f"{'loaded p99':>11s} {'p99 load/quiet p50':>19s}")
+    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}; load average "
+          f"before {load_before[0]:.2f} (other users' work on this shared machine, not ours); loaded: N busy-looping "
+          f"processes; up to {args.reps} calls per backend and phase (fewer where 10 blocks of 2 s ran out)")
+    head = f"{'single window (T=48, B=1), ms':34s} {'thr':>3s} " + " ".join(f"{ph + ' p50/p99':>20s}" for ph in phases)
+    print(head + "   p99 loaded / quiet p50")
     for name in calls:
         backend, mode = name.split("|")
         n = policy.single if mode == "policy" else before.single
-        q50, q99 = p50_p99(quiet[name])
-        l50, l99 = p50_p99(loaded[name])
-        print(f"{backend + ' (' + mode + ')':34s} {n:7d} {q50:8.2f}ms {q99:8.2f}ms {l50:9.2f}ms {l99:9.2f}ms {l99 / q50:18.1f}x")
-    q50 = p50_p99(quiet["torch|policy"])[0]
-    l99 = p50_p99(loaded["torch|policy"])[1]
-    print(f"{'target: loaded p99 <= 3x quiet p50 (default backend torch)':60s} {'met' if l99 <= 3 * q50 else 'NOT MET'} "
-          f"({l99 / q50:.1f}x)")
+        stats = {ph: p50_p99(times[name]) for ph, times in phases.items()}
+        cells = " ".join(f"{a:9.2f} /{b:9.2f}" for a, b in stats.values())
+        ratios = ", ".join(f"{stats[ph][1] / stats['quiet'][0]:.1f}x" for ph in phases if ph != "quiet")
+        print(f"{backend + ' (' + mode + ')':34s} {n:3d} {cells}   {ratios}")
+    q50 = p50_p99(phases["quiet"]["torch|policy"])[0]
+    for ph in (p for p in phases if p != "quiet"):
+        l99 = p50_p99(phases[ph]["torch|policy"])[1]
+        print(f"target: loaded p99 <= 3x quiet p50, default backend, {ph}: {'met' if l99 <= 3 * q50 else 'NOT MET'} "
+              f"({l99 / q50:.1f}x)")
 
 
 def main() -> None:
@@ -192,6 +206,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu (default, the full table) or cuda (GPU latency and throughput only).")
     ap.add_argument("--load", action="store_true", help="Quiet vs loaded single-window latency of every backend (issue 10).")
     ap.add_argument("--backends", default=",".join(BACKENDS), help="With --load: the backends to time (comma-separated).")
+    ap.add_argument("--load-procs", default="", help="With --load: competing process counts, e.g. 1,2 (default: 1 and one per core).")
     args = ap.parse_args()
     torch.manual_seed(0)
     if args.device != "cpu":
@@ -269,8 +284,8 @@ def gpu_table(args: argparse.Namespace) -> None:
         print(f"no CUDA device: nothing measured for --device {args.device}")
         return
     model = RegimeVAE(RDEConfig()).eval()
-    cpu = RegimeDetectionEngine(model, None, None, torch.device("cpu"))
-    gpu = RegimeDetectionEngine(RegimeVAE(RDEConfig()).eval(), None, None, torch.device(args.device))
+    cpu = RegimeDetectionEngine(model, None, SPEC, torch.device("cpu"))
+    gpu = RegimeDetectionEngine(RegimeVAE(RDEConfig()).eval(), None, SPEC, torch.device(args.device))
     gpu.model.load_state_dict(model.state_dict())
     gpu.model.to(args.device)
     window = np.random.default_rng(0).standard_normal((48, 155)).astype(np.float32)

@@ -242,7 +242,7 @@ def main() -> None:
                 return fwd(torch.from_numpy(window[None]))
 
         out = call()
-        diff = (out.reshape(ref.shape) - ref).abs().max().item()
+        diff = float(np.abs(np.asarray(out).reshape(ref.shape) - ref.numpy()).max())  # numpy or torch outputs
         cands[idea] = (call, build, diff)
         print(f"built {idea} in {build:.1f}s, max abs diff {diff:.2e}", flush=True)
 

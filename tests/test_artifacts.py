@@ -15,10 +15,10 @@ from algospace.artifacts import (
     load_artifact,
     read_manifest,
     require_safe_torch,
-    resolve_device,
     save_artifact,
     verify_artifact,
 )
+from algospace.devices import resolve_device
 from algospace.errors import ArtifactError, InputError
 from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from artifact_edits import edit_weights, resign
 
 from algospace.artifacts import load_artifact, save_artifact, verify_artifact
-from algospace.artifacts.io import sha256_file
 from algospace.errors import ArtifactError
 from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
 
@@ -28,21 +27,6 @@ def _good(path: Path, provenance: str = "trained") -> Path:
     return path
 
 
-def _rehash(path: Path) -> None:
-    """Re-sign a tampered artifact, so the check under test (not the checksum) must catch it."""
-    m = json.loads((path / "manifest.json").read_text())
-    m["files"] = {rel: sha256_file(path / rel) for rel in m["files"]}
-    m["weights_sha256"] = m["files"]["model.safetensors"]
-    (path / "manifest.json").write_text(json.dumps(m))
-
-
-def _edit_weights(path: Path, edit: Callable[[dict[str, torch.Tensor]], None]) -> None:
-    tensors = load_file(str(path / "model.safetensors"))
-    edit(tensors)
-    save_file(tensors, str(path / "model.safetensors"))
-    _rehash(path)
-
-
 def _edit_manifest(path: Path, **changes: object) -> None:
     m = json.loads((path / "manifest.json").read_text())
     m.update(changes)
@@ -52,14 +36,14 @@ def _edit_manifest(path: Path, **changes: object) -> None:
 def placeholder_pickle(p: Path) -> None:
     _good(p)
     (p / "model.safetensors").write_bytes(pickle.dumps({"weights": "placeholder_weights_for_rde"}))
-    _rehash(p)
+    resign(p)
 
 
 def truncated_safetensors(p: Path) -> None:
     _good(p)
     data = (p / "model.safetensors").read_bytes()
     (p / "model.safetensors").write_bytes(data[: len(data) // 2])
-    _rehash(p)
+    resign(p)
 
 
 def flipped_byte(p: Path) -> None:
@@ -70,29 +54,29 @@ def flipped_byte(p: Path) -> None:
 
 
 def missing_key(p: Path) -> None:
-    _edit_weights(_good(p), lambda t: t.pop("fc_mu.net.3.bias"))
+    edit_weights(_good(p), lambda t: t.pop("fc_mu.net.3.bias"))
 
 
 def unexpected_key(p: Path) -> None:
-    _edit_weights(_good(p), lambda t: t.update({"head.extra.weight": torch.zeros(2, 2)}))
+    edit_weights(_good(p), lambda t: t.update({"head.extra.weight": torch.zeros(2, 2)}))
 
 
 def wrong_shape(p: Path) -> None:
-    _edit_weights(_good(p), lambda t: t.update({"fc_mu.net.3.weight": torch.zeros(9, 8)}))
+    edit_weights(_good(p), lambda t: t.update({"fc_mu.net.3.weight": torch.zeros(9, 8)}))
 
 
 def nan_weight(p: Path) -> None:
     def poison(t: dict[str, torch.Tensor]) -> None:
         t["input_projection.weight"][3, 4] = float("nan")
 
-    _edit_weights(_good(p), poison)
+    edit_weights(_good(p), poison)
 
 
 def inf_weight(p: Path) -> None:
     def poison(t: dict[str, torch.Tensor]) -> None:
         t["transformer.layers.0.norm1.weight"][0] = float("inf")
 
-    _edit_weights(_good(p), poison)
+    edit_weights(_good(p), poison)
 
 
 def future_format(p: Path) -> None:
@@ -107,7 +91,7 @@ def malformed_manifest(p: Path) -> None:
 def malformed_config(p: Path) -> None:
     _good(p)
     (p / "config.json").write_text('{"d_model": 16,, }')
-    _rehash(p)
+    resign(p)
 
 
 def unknown_config_field(p: Path) -> None:
@@ -115,7 +99,7 @@ def unknown_config_field(p: Path) -> None:
     cfg = json.loads((p / "config.json").read_text())
     cfg["n_experts"] = 4
     (p / "config.json").write_text(json.dumps(cfg))
-    _rehash(p)
+    resign(p)
 
 
 def _edit_config(p: Path, **changes: object) -> None:
@@ -123,7 +107,7 @@ def _edit_config(p: Path, **changes: object) -> None:
     cfg = json.loads((p / "config.json").read_text())
     cfg.update(changes)
     (p / "config.json").write_text(json.dumps(cfg))
-    _rehash(p)
+    resign(p)
 
 
 def heads_not_dividing(p: Path) -> None:
@@ -262,7 +246,7 @@ def test_malicious_pickle_as_weights_never_runs(tmp_path: Path) -> None:
 
     path = _good(tmp_path / "evil")
     (path / "model.safetensors").write_bytes(pickle.dumps(Payload()))
-    _rehash(path)
+    resign(path)
     with pytest.raises(ArtifactError, match="not a readable safetensors"):
         load_artifact(path, device="cpu")
     assert not marker.exists()

@@ -96,6 +96,8 @@ def test_missing_required_options_and_extra_arguments_are_usage_errors(capsys, p
 CASES: dict[str, tuple[list[str], list[str] | None, str]] = {
     "data samples": (["--bogus-flag"], None, ""),
     "data info": (["spy-1m", "--repairs", "many"], ["info", "{missing}.csv"], "DataError"),
+    "data continuous": (["a.csv", "--out", "o.parquet", "--roll-days", "many"],
+                        ["continuous", "{missing}.csv", "{missing}2.csv", "--out", "{tmp}/c.parquet"], "DataError"),
     "data bars": (["--data", "spy-1m", "--minutes", "ten"], ["bars", "--data", "{missing}.csv"], "DataError"),
     "features build": (["--data", "x", "--out", "x.parquet", "--quiet", "yes"],
                        ["build", "--data", "{missing}.csv", "--out", "{tmp}/f.parquet"], "DataError"),
@@ -103,7 +105,7 @@ CASES: dict[str, tuple[list[str], list[str] | None, str]] = {
     "models inspect": (["a", "b"], ["inspect", "{missing}"], "ArtifactError"),
     "models verify": (["x", "--require-trained=maybe"], ["verify", "{missing}"], "ArtifactError"),
     "models list": (["x", "y"], ["list", "{missing}"], "ArtifactError"),
-    "models import-legacy": (["x.pth", "--kind", "bogus", "--out", "o"],
+    "models import-legacy": (["x.pth", "--kind", "rde"],
                              ["import-legacy", "{missing}.pth", "--kind", "rde", "--out", "{tmp}/o"], "ArtifactError"),
     "train rde": (["--out", "o", "--preset", "huge"], ["rde", "--data", "{missing}.csv", "--out", "{tmp}/o"], "DataError"),
     "eval rde": (["--target", "sideways"], ["rde", "--artifact", "{missing}", "--out", "{tmp}/e"], "ArtifactError"),
@@ -134,12 +136,11 @@ def test_bad_values_exit_2_and_missing_files_exit_1_with_one_line(capsys, tmp_pa
 
 
 def test_choice_lists_match_the_library():
-    from algospace.artifacts.format import KINDS
-    from algospace.cli.choices import Backend, Kind, Preset, Target
+    from algospace.cli.choices import Backend, Preset, Target
     from algospace.engines.rde import BACKENDS
     from algospace.training.rde_config import RDETrainConfig
 
-    assert get_args(Backend) == BACKENDS and get_args(Kind) == KINDS
+    assert get_args(Backend) == BACKENDS
     assert get_args(Target) == get_args(RDETrainConfig.model_fields["target"].annotation)
     for preset in get_args(Preset):
         RDETrainConfig.preset(preset)

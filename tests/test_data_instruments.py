@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -59,12 +58,14 @@ def test_user_defined_from_config():
 
 def test_calendars_locate():
     ts = pd.DatetimeIndex(
-        [pd.Timestamp(s, tz="America/Chicago") for s in ["2013-09-01 17:00", "2013-09-02 15:59:59", "2013-09-02 16:30", "2013-09-06 17:00", "2013-09-08 16:59"]]
+        [pd.Timestamp(s, tz="America/Chicago") for s in ["2013-09-01 17:00", "2013-09-03 15:59:59", "2013-09-03 16:30", "2013-09-06 17:00", "2013-09-08 16:59", "2013-09-02 11:00"]]
     ).tz_convert("UTC")
     so, sc, ok = CME_GLOBEX.locate(ts)
-    assert ok.tolist() == [True, True, False, False, False]  # halt, Friday evening, Sunday before the open
+    # halt, Friday evening, Sunday before the open, Labor Day after its 10:30 CT early close
+    assert ok.tolist() == [True, True, False, False, False, False]
     assert pd.Timestamp(so[0], tz="UTC") == pd.Timestamp("2013-09-01 17:00", tz="America/Chicago")
-    assert pd.Timestamp(sc[1], tz="UTC") == pd.Timestamp("2013-09-02 16:00", tz="America/Chicago")
+    assert pd.Timestamp(sc[0], tz="UTC") == pd.Timestamp("2013-09-02 10:30", tz="America/Chicago")
+    assert pd.Timestamp(sc[1], tz="UTC") == pd.Timestamp("2013-09-03 16:00", tz="America/Chicago")
     # DST: the RTH open is 14:30 UTC in winter and 13:30 UTC in summer.
     w, s = NYSE_RTH.session_of(pd.Timestamp("2019-01-02 15:00", tz="UTC")), NYSE_RTH.session_of(pd.Timestamp("2019-07-02 15:00", tz="UTC"))
     assert w[0] == pd.Timestamp("2019-01-02 14:30", tz="UTC") and s[0] == pd.Timestamp("2019-07-02 13:30", tz="UTC")
@@ -73,7 +74,7 @@ def test_calendars_locate():
     for t in ts.append(pd.DatetimeIndex([pd.Timestamp("2019-03-11 13:30", tz="UTC")])):
         v = CME_GLOBEX.locate(pd.DatetimeIndex([t]))
         assert CME_GLOBEX.locate_one(t.value) == (int(v[0][0]), int(v[1][0]), bool(v[2][0]))
-    assert UTC_24H.open == dt.time(0) and UTC_24H.locate(ts)[2].all()
+    assert UTC_24H.locate(ts)[2].all()
 
 
 def test_resolve_instrument_order():

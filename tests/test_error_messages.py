@@ -10,6 +10,7 @@ import torch
 
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import InputError
+from algospace.features import FeatureSpec
 from algospace.models import RDEConfig, RegimeVAE
 
 DOUBLED = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
@@ -24,7 +25,8 @@ def assert_no_doubled_words(message: str) -> None:
 @pytest.fixture(scope="module")
 def engine() -> RegimeDetectionEngine:
     torch.manual_seed(0)
-    return RegimeDetectionEngine(RegimeVAE(TINY).eval(), None, None, torch.device("cpu"), {"window": 12})
+    spec = FeatureSpec.default()  # the engine reads its input range (clip) from the spec
+    return RegimeDetectionEngine(RegimeVAE(TINY).eval(), None, spec, torch.device("cpu"), {"window": 12})
 
 
 @pytest.mark.parametrize(

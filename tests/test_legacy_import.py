@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from algospace.artifacts import import_legacy, inspect_artifact, load_artifact
-from algospace.artifacts.legacy import probe_file
+from algospace.artifacts.pickle_scan import probe_file
 from algospace.errors import ArtifactError
 from algospace.models import MRMSModel, RegimeVAE
 
@@ -334,7 +334,7 @@ def test_torch_and_numpy_loaders_are_refused_by_the_scan(tmp_path: Path, target:
 
 
 def test_torch_error_text_drops_torch_advice(tmp_path: Path) -> None:
-    from algospace.artifacts.legacy import torch_error_text
+    from algospace.artifacts.pickle_scan import torch_error_text
 
     src = tmp_path / "np.pth"
     torch.save({"x": _Call(torch.serialization.load, "nowhere.pth")}, src)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from artifact_edits import resign
 from typer.testing import CliRunner
 
 from algospace.artifacts import save_artifact
+from algospace.artifacts.layout import extras_writer
 from algospace.cli import app
 from algospace.errors import ArtifactError
 from algospace.models import MRMSConfig, MRMSModel, RDEConfig, RegimeVAE
@@ -108,25 +110,13 @@ def test_help_has_an_example(cmd: str) -> None:
     assert r.exit_code == 0 and "Example: algospace models" in r.output
 
 
-def _rehash(path: Path) -> None:
-    """Re-sign a tampered artifact so the check under test (not the checksums) must catch it."""
-    import json
-
-    from algospace.artifacts.io import sha256_file
-
-    m = json.loads((path / "manifest.json").read_text())
-    m["files"] = {rel: sha256_file(path / rel) for rel in m["files"]}
-    m["weights_sha256"] = m["files"]["model.safetensors"]
-    (path / "manifest.json").write_text(json.dumps(m))
-
-
 def _break_config(path: Path, **changes: object) -> None:
     import json
 
     cfg = json.loads((path / "config.json").read_text())
     cfg.update(changes)
     (path / "config.json").write_text(json.dumps(cfg))
-    _rehash(path)
+    resign(path)
 
 
 def _nan_weights(path: Path) -> None:
@@ -135,13 +125,13 @@ def _nan_weights(path: Path) -> None:
     t = load_file(str(path / "model.safetensors"))
     t["input_projection.weight"][0, 0] = float("nan")
     save_file(t, str(path / "model.safetensors"))
-    _rehash(path)
+    resign(path)
 
 
 def _truncate_weights(path: Path) -> None:
     w = path / "model.safetensors"
     w.write_bytes(w.read_bytes()[:100])
-    _rehash(path)
+    resign(path)
 
 
 @pytest.mark.parametrize("n_heads", [7, 0])
@@ -184,7 +174,7 @@ def _rde_with_spec(path: Path, spec, fingerprint: str | None) -> None:
     torch.manual_seed(0)
     cfg = RDEConfig(input_dim=spec.width, d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=8, decoder_hidden=8)
     save_artifact(RegimeVAE(cfg), path, kind="rde", provenance="trained",
-                  metadata={"feature_spec_fingerprint": fingerprint}, write_extra=lambda d: spec.save(d / "feature_spec"))
+                  metadata={"feature_spec_fingerprint": fingerprint}, write_extra=extras_writer(feature_spec=spec))
 
 
 def test_verify_checks_the_stored_feature_spec(tmp_path: Path, fitted_spec) -> None:
@@ -199,6 +189,6 @@ def test_verify_checks_the_stored_feature_spec(tmp_path: Path, fitted_spec) -> N
     _rde_with_spec(tmp_path / "edited", fitted_spec, fitted_spec.fingerprint)
     f = tmp_path / "edited" / "feature_spec" / "feature_spec.json"
     f.write_text(f.read_text().replace('"fingerprint": "', '"fingerprint": "0', 1))  # a re-signed edit
-    _rehash(tmp_path / "edited")
+    resign(tmp_path / "edited")
     r = runner.invoke(app, ["models", "verify", str(tmp_path / "edited")])
     assert r.exit_code != 0 and "FAILED feature spec" in r.output, r.output

@@ -45,6 +45,41 @@ def test_aoti_backend_compiles_and_matches_eager(artifact):
         np.testing.assert_allclose(aoti.get_regime_vector(w), eager.get_regime_vector(w), atol=1e-5)
     with pytest.raises(InputError, match="155"):
         aoti.get_regime_vector(feats[: aoti.window, :150])
+    _refuses_out_of_range_and_serves_the_edge(aoti, eager, feats)
+
+
+def _refuses_out_of_range_and_serves_the_edge(engine, eager, feats):
+    """Features are clipped at +-clip (10): beyond that an input is refused, at the edge it is served."""
+    t = engine.window
+    w = feats[:t].copy()
+    one = w.copy()
+    one[3, 7] = 1e30
+    for bad in (one, np.full_like(w, 1e20), -one):
+        with pytest.raises(InputError, match="outside the feature spec's range"):
+            engine.get_regime_vector(bad)
+    with pytest.raises(InputError, match="outside the feature spec's range"):
+        engine.get_regime_vectors(np.stack([w, one]))
+    edge = np.clip(w * 1e3, -engine.input_limit, engine.input_limit)  # every value at +-10 or near it
+    got = engine.get_regime_vectors(np.stack([edge, w]))
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, eager.get_regime_vectors(np.stack([edge, w])), atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["torch", "torch-eager", "onnxruntime"])
+def test_inputs_beyond_the_spec_range_are_refused_on_every_backend(artifact, backend):
+    path, eager, feats = artifact
+    engine = RegimeDetectionEngine.load(path, device="cpu", backend=backend)
+    assert engine.input_limit == 10.0
+    _refuses_out_of_range_and_serves_the_edge(engine, eager, feats)
+
+
+def test_regime_series_refuses_features_beyond_the_spec_range(tiny_rde, artifact):
+    _, bars30 = tiny_rde
+    _, eager, _ = artifact
+    frame = eager.features(bars30.iloc[-200:])
+    frame.iloc[60, 5] = 1e30
+    with pytest.raises(InputError, match=f"feature '{frame.columns[5]}' is 1e\\+30 at"):
+        eager.regime_series(frame)
 
 
 def test_unknown_backend_names_the_choices(artifact):

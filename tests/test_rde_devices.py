@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from algospace.artifacts import save_artifact
+from algospace.artifacts.layout import extras_writer
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import InputError
 from algospace.models.rde import RDEConfig, RegimeVAE
@@ -29,7 +30,7 @@ def artifact(tmp_path_factory):
     out = tmp_path_factory.mktemp("dev") / "rde"
     save_artifact(model, out, kind="rde", provenance="trained",
                   metadata={"feature_spec_fingerprint": spec.fingerprint},
-                  write_extra=lambda d: spec.save(d / "feature_spec"))
+                  write_extra=extras_writer(feature_spec=spec))
     feats = spec.transform(bars30).to_numpy(np.float32)
     return out, feats
 

@@ -53,16 +53,19 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
     result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     res = json.loads((out / "results.json").read_text())
-    for who in ("rde", "hmm_forward_filtered"):
-        scores = res["synthetic"][who]
-        assert 0.0 <= scores["balanced_accuracy"] <= 1.0
-        assert -1.0 <= scores["adjusted_rand"] <= 1.0
-    # Chance is 0.25 for 4 regimes: the causal HMM baseline on the same bars must clearly beat it.
-    assert res["synthetic"]["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
-    assert res["synthetic"]["test_bars"] > 100
-    ceilings = res["synthetic"]["kmeans_information_ceilings"]
+    syn = res["synthetic"]
+    ceilings = syn["kmeans_information_ceilings"]
     assert set(ceilings) == {"features_per_bar", "window_summary", "baseline_observations"}
-    assert all(0.0 <= c["balanced_accuracy"] <= 1.0 for c in ceilings.values())
+    # Chance is 0.25 balanced accuracy and 0 adjusted Rand for 4 regimes (random labels score
+    # below 0.5 and 0.1, test above): the causal HMM baseline must clearly beat it, and the RDE
+    # and every k-means ceiling (seed 0: 0.54-0.74 balanced accuracy, 0.17-0.62 ARI) must
+    # find regime information, not noise.
+    assert syn["hmm_forward_filtered"]["balanced_accuracy"] > 0.45
+    for who, scores in [("rde", syn["rde"]), ("hmm", syn["hmm_forward_filtered"]), *ceilings.items()]:
+        assert scores["balanced_accuracy"] > 0.35 and scores["adjusted_rand"] > 0.05, (who, scores)
+    # Every score is on the same held-out bars: the same truth, so the same true run length.
+    true_runs = {s["true_mean_run_length"] for s in [syn["rde"], syn["hmm_forward_filtered"], *ceilings.values()]}
+    assert len(true_runs) == 1 and syn["test_bars"] > 100
     assert (out / "synthetic_regimes.png").stat().st_size > 10_000
     assert "balanced acc" in result.output
 

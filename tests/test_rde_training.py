@@ -232,10 +232,18 @@ def test_damaged_checkpoint_is_ignored_not_fatal(tmp_path, bars30, cfg, content)
     data = prepare_rde_data(bars30, "SPY", cfg)
     ckpt = tmp_path / "ckpt.pt"
     ckpt.write_bytes(content)
+    scratch = fit_rde(data, cfg, checkpoint=None, progress=False)
     res = fit_rde(data, cfg, checkpoint=ckpt, progress=False)
-    assert res.metrics["epochs"] == cfg.max_epochs or res.metrics["stop_reason"] == "early_stopping"
-    torch.save({"not": "a checkpoint"}, ckpt)
-    fit_rde(data, cfg, checkpoint=ckpt, progress=False)
+    _same_run(res, scratch)  # started from scratch: same history, bit-identical weights
+    torch.save({"not": "a checkpoint"}, ckpt)  # readable, but not an RDE training checkpoint
+    _same_run(fit_rde(data, cfg, checkpoint=ckpt, progress=False), scratch)
+
+
+def _same_run(a, b) -> None:
+    assert a.history[0]["epoch"] == 1 and a.history == b.history
+    assert a.metrics["epochs"] == b.metrics["epochs"] and a.metrics["stop_reason"] == b.metrics["stop_reason"]
+    for (name, x), y in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
 
 
 def test_bad_training_settings_are_config_errors():

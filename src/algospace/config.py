@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from algospace._pydantic import StrictModel
 
 from algospace.errors import ConfigError
 
-
-class StrictModel(BaseModel):
-    """Base for every config section: frozen, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# The chronological split every model trains with: the first 70 % of bars train (and fit the
+# feature spec), then validation, then test. Feature building defaults to the same share.
+TRAIN_SHARE = 0.70
 
 
 class InstrumentConfig(StrictModel):
@@ -27,18 +27,23 @@ class InstrumentConfig(StrictModel):
     name: str
     point_value: float = Field(gt=0, description="Currency per 1.0 price move per contract.")
     tick_size: float = Field(gt=0, description="Minimum price increment.")
-    session: str = Field("cme-globex", description="Trading calendar name: cme-globex, nyse-rth or 24h.")
+    session: str = Field(
+        "cme-globex",
+        description="Trading calendar: cme-globex, nyse-rth, forex, 24h or any pandas_market_calendars name (XLON, CME_Equity, ...).",
+    )
     currency: str = "USD"
 
     @field_validator("session")
     @classmethod
     def _known_session(cls, v: str) -> str:
-        if v not in SESSIONS:
-            raise ValueError(f"unknown session {v!r}; expected one of {', '.join(SESSIONS)}")
+        from algospace.data.calendars import get_calendar
+        from algospace.errors import InputError
+
+        try:
+            get_calendar(v)
+        except InputError as exc:
+            raise ValueError(f"unknown session {v!r}: {exc}") from exc
         return v
-
-
-SESSIONS = ("cme-globex", "nyse-rth", "24h")
 
 
 def _check_timezone(name: str) -> str:
@@ -93,9 +98,14 @@ class AppConfig(StrictModel):
 
     @model_validator(mode="after")
     def _instrument_known(self) -> "AppConfig":
-        known = {"ES", "MES", "SPY"} | {i.name.upper() for i in self.instruments}
+        from algospace.data.instruments import BUILTIN_INSTRUMENTS  # the one list of built-in instruments
+
+        known = set(BUILTIN_INSTRUMENTS) | {i.name.upper() for i in self.instruments}
         if self.data.instrument.upper() not in known:
-            raise ValueError(f"data.instrument {self.data.instrument!r} is not ES, MES, SPY or one defined under instruments")
+            raise ValueError(
+                f"data.instrument {self.data.instrument!r} is not {', '.join(BUILTIN_INSTRUMENTS)} or one defined "
+                "under instruments"
+            )
         return self
 
 

@@ -8,9 +8,12 @@ any extra plain files the model needs (e.g. a fitted feature spec), each checksu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from algospace._pydantic import StrictModel
+from algospace.models.registry import KNOWN_KINDS
 
 # Bump when a reader of the previous version could misread a new artifact; a reader refuses
 # any version above the one it knows.
@@ -21,20 +24,15 @@ CONFIG_FILE = "config.json"
 MANIFEST_FILE = "manifest.json"
 RESERVED_FILES = frozenset({WEIGHTS_FILE, CONFIG_FILE, MANIFEST_FILE})
 
-Kind = Literal["rde", "mrms", "core"]
-KINDS: tuple[str, ...] = ("rde", "mrms", "core")
+Kind = Literal[tuple(KNOWN_KINDS)]  # type: ignore[valid-type]  # the kinds are listed once, in the model registry
 Provenance = Literal["trained", "legacy-import", "untrained"]
-PROVENANCES: tuple[str, ...] = ("trained", "legacy-import", "untrained")
+PROVENANCES: tuple[str, ...] = get_args(Provenance)
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TrainingData(_Strict):
+class TrainingData(StrictModel):
     """What the model was trained on: enough to tell two training sets apart."""
 
     fingerprint: str | None = Field(None, description="sha256 of the training data (bars and features).")
@@ -43,7 +41,7 @@ class TrainingData(_Strict):
     description: str | None = Field(None, description="Free text, e.g. 'bundled SPY 1m sample 2017-2019'.")
 
 
-class ArtifactMetadata(_Strict):
+class ArtifactMetadata(StrictModel):
     """What a caller of `save_artifact` states about the model beyond its weights and config."""
 
     feature_spec_fingerprint: str | None = None
@@ -53,7 +51,7 @@ class ArtifactMetadata(_Strict):
     notes: list[str] = []
 
 
-class LegacySource(_Strict):
+class LegacySource(StrictModel):
     """Where a legacy-imported artifact came from and what the import could not carry over."""
 
     file_name: str
@@ -66,7 +64,7 @@ class LegacySource(_Strict):
     notes: list[str] = []
 
 
-class Manifest(_Strict):
+class Manifest(StrictModel):
     """`manifest.json`: identity, integrity and provenance of one artifact."""
 
     format_version: int

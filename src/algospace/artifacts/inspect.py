@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from algospace.artifacts.format import MANIFEST_FILE, Manifest
-from algospace.artifacts.io import is_temp_name
-from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind, probe_file
-from algospace.artifacts.load import file_problems, load_artifact, read_manifest
+from algospace.artifacts.atomic_dir import is_temp_name
+from algospace.artifacts.legacy import checkpoint_from_probe, guess_kind
+from algospace.artifacts.pickle_scan import probe_file
+from algospace.artifacts.layout import FEATURE_SPEC_DIR, has_feature_spec, read_feature_spec, tree_entries
+from algospace.artifacts.load import file_problems, load_artifact, read_manifest, unlisted_files
 from algospace.errors import AlgoSpaceError
-
-FEATURE_SPEC_DIR = "feature_spec"  # where training stores the fitted FeatureSpec inside an artifact
 
 
 @dataclass
@@ -62,13 +62,17 @@ class LegacyReport:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def inspect_artifact(path: str | Path, *, deep: bool = False) -> ArtifactReport | LegacyReport:
-    """Report on an artifact directory (checksums; with deep=True also a full strict load on CPU),
-    or on a legacy .pth file (format, layout, placeholder / code detection)."""
+def inspect_artifact(
+    path: str | Path, *, deep: bool = False, allow_extra: bool = True
+) -> ArtifactReport | LegacyReport:
+    """Report on an artifact directory (checksums; with deep=True also a full strict load on CPU
+    and the model's answer to its fixed probe input), or on a legacy .pth file (format, layout,
+    placeholder / code detection). With allow_extra=False, files the manifest does not cover fail."""
     p = Path(path)
     if p.is_file():
         return _inspect_legacy(p)
-    report = ArtifactReport(path=p, manifest=None, size_bytes=_tree_size(p) if p.is_dir() else 0)
+    entries = tree_entries(p) if p.is_dir() else None
+    report = ArtifactReport(path=p, manifest=None, size_bytes=sum(entries.files.values()) if entries else 0)
     try:
         manifest = read_manifest(p)
     except AlgoSpaceError as exc:
@@ -80,7 +84,7 @@ def inspect_artifact(path: str | Path, *, deep: bool = False) -> ArtifactReport 
     report.checks.append(
         Check("checksums", not problems, "; ".join(problems) if problems else f"{len(manifest.files)} files match")
     )
-    report.unlisted_files = sorted(set(_files(p)) - set(manifest.files) - {MANIFEST_FILE})
+    report.unlisted_files = unlisted_files(entries, manifest) if entries is not None else []
     if manifest.provenance == "untrained":
         report.flags.append("UNTRAINED: refused by loaders unless allow_untrained=True")
     if manifest.provenance == "legacy-import":
@@ -88,40 +92,37 @@ def inspect_artifact(path: str | Path, *, deep: bool = False) -> ArtifactReport 
         if manifest.legacy is not None and manifest.legacy.inference_only:
             report.flags.append(f"INFERENCE-ONLY: not imported: {', '.join(manifest.legacy.not_imported)}")
     if report.unlisted_files:
-        report.flags.append(f"files not covered by the manifest (ignored): {', '.join(report.unlisted_files)}")
+        shown = ", ".join(report.unlisted_files)
+        if allow_extra:
+            report.flags.append(f"files not covered by the manifest (accepted with allow_extra): {shown}")
+        else:
+            report.checks.append(Check(
+                "unlisted files", False, f"not covered by the manifest: {shown}; nothing vouches for them. Remove "
+                "them, or accept them explicitly with --allow-extra"))
     if deep and not problems:
         try:
             load_artifact(p, device="cpu", allow_untrained=True)
-            report.checks.append(Check("load", True, "config, strict keys/shapes, finite weights"))
+            report.checks.append(Check("load", True, "config, strict keys/shapes, finite weights, sound probe output"))
         except AlgoSpaceError as exc:
             report.checks.append(Check("load", False, str(exc)))
-        if (p / FEATURE_SPEC_DIR).exists():
+        if has_feature_spec(p, manifest):
             report.checks.append(_feature_spec_check(p, manifest))
     return report
 
 
 def _feature_spec_check(root: Path, manifest: Manifest) -> Check:
     """The stored feature spec loads and is the one the manifest says the model was trained on."""
-    from algospace.features import FeatureSpec  # features are heavy; only verify needs them
-
     try:
-        spec = FeatureSpec.load(root / FEATURE_SPEC_DIR)
+        spec = read_feature_spec(root, manifest)
     except AlgoSpaceError as exc:
-        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ does not load: {exc}")
-    expected = manifest.feature_spec_fingerprint
-    if expected is None:
-        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ is stored (fingerprint {spec.fingerprint[:16]}) but "
-                     "the manifest records no feature_spec_fingerprint; re-save the artifact with it")
-    if spec.fingerprint != expected:
-        return Check("feature spec", False, f"{FEATURE_SPEC_DIR}/ has fingerprint {spec.fingerprint[:16]} but the "
-                     f"manifest says the model was trained on {expected[:16]}; the artifact is inconsistent, "
-                     "restore or re-train it")
-    return Check("feature spec", True, f"{FEATURE_SPEC_DIR}/ loads, fingerprint {expected[:16]} matches the manifest")
+        return Check("feature spec", False, str(exc))
+    return Check("feature spec", True, f"{FEATURE_SPEC_DIR}/ loads, fingerprint {spec.fingerprint[:16]} matches the manifest")
 
 
-def verify_artifact(path: str | Path) -> ArtifactReport:
-    """Full verification of an artifact directory: manifest, checksums and a strict load on CPU."""
-    report = inspect_artifact(path, deep=True)
+def verify_artifact(path: str | Path, *, allow_extra: bool = False) -> ArtifactReport:
+    """Full verification of an artifact directory: manifest, checksums, no file the manifest does
+    not cover (unless allow_extra), a strict load on CPU and a sound answer to the probe input."""
+    report = inspect_artifact(path, deep=True, allow_extra=allow_extra)
     if isinstance(report, LegacyReport):
         return ArtifactReport(
             path=report.path, manifest=None, size_bytes=report.size_bytes,
@@ -159,15 +160,3 @@ def _inspect_legacy(p: Path) -> LegacyReport:
         rep.guessed_kind = guess_kind(ckpt.state_dict)
         rep.extras = dict(ckpt.extras)
     return rep
-
-
-def _files(root: Path) -> list[str]:
-    out = []
-    for dirpath, _d, filenames in os.walk(root):
-        for n in filenames:
-            out.append((Path(dirpath) / n).relative_to(root).as_posix())
-    return out
-
-
-def _tree_size(root: Path) -> int:
-    return sum((root / f).stat().st_size for f in _files(root))

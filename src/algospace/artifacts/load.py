@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -18,11 +19,12 @@ from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.artifacts.format import CONFIG_FILE, FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE, Manifest
-from algospace.artifacts.io import sha256_file
+from algospace.artifacts.layout import TreeEntries, describe_special, tree_entries
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
-from algospace.errors import ArtifactError
+from algospace.errors import ArtifactError, InputError
+from algospace.hashing import sha256_file
 from algospace.models.registry import ModelSpec, config_from_dict, get_model_spec
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,13 @@ def load_artifact(
                                         feature_spec_fingerprint=spec.fingerprint)
     """
     require_safe_torch()
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise InputError(
+            f"An artifact is loaded from the path of its directory (a str or Path); received {type(path).__name__} "
+            f"{path!r}. Pass e.g. 'runs/demo/models/rde'."
+        )
+    if kind is not None:
+        get_model_spec(kind)  # an unknown kind is named as such, with the valid ones
     dev = resolve_device(device)
     root = Path(path)
     manifest = read_manifest(root)
@@ -81,6 +90,12 @@ def load_artifact(
         )
     model = _fill(model, spec, config, tensors, dev, root)
     model.eval()
+    bad_output = probe_problem(model, spec)
+    if bad_output:
+        raise ArtifactError(
+            f"{root}: {bad_output}. Its weights are finite but the model is broken (damaged or re-signed "
+            "weights, or a diverged training run); restore the artifact from a good copy or re-train it."
+        )
     for w in warnings:  # opt-ins are warnings; a legacy import is a known, recorded state
         log.log(logging.INFO if w.startswith("LEGACY-IMPORT") else logging.WARNING, "%s: %s", root, w)
     return model, manifest.model_copy(update={"warnings": tuple(warnings)})
@@ -99,6 +114,11 @@ def read_manifest(root: Path) -> Manifest:
             "A legacy .pth checkpoint must be converted first: algospace models import-legacy FILE --kind KIND --out DIR."
         )
     mpath = root / MANIFEST_FILE
+    if mpath.is_symlink() or (mpath.exists() and not mpath.is_file()):
+        raise ArtifactError(
+            f"{mpath} is {describe_special(mpath)}, not a regular file: an artifact holds regular files only, so it "
+            "was not read. Restore the artifact from a good copy."
+        )
     if not mpath.is_file():
         raise ArtifactError(
             f"{root} has no {MANIFEST_FILE}: it is not an algospace artifact, or an incomplete copy of one; "
@@ -124,9 +144,19 @@ def read_manifest(root: Path) -> Manifest:
         raise ArtifactError(f"{mpath} is invalid:\n  {lines}\nRe-save the artifact; do not edit manifests by hand.") from exc
 
 
-def file_problems(root: Path, manifest: Manifest) -> list[str]:
-    """Every integrity problem of the files the manifest lists (empty when all checksums match)."""
-    problems: list[str] = []
+def file_problems(root: Path, manifest: Manifest, *, allow_extra: bool = True) -> list[str]:
+    """Every integrity problem of the artifact's files (empty when the tree is sound).
+
+    Entries are looked at with lstat before any is opened: a symbolic link, FIFO or device is
+    named as what it is (never followed, never read, so a link to /dev/zero cannot hang the
+    check). With allow_extra=False, regular files the manifest does not cover are problems too.
+    """
+    entries = tree_entries(root)
+    problems = [
+        f"{rel}: {what}; an artifact holds regular files only, so it was not read. Replace it with the real "
+        "file (copy the artifact with links resolved) or restore the artifact"
+        for rel, what in entries.special.items()
+    ]
     for required in (WEIGHTS_FILE, CONFIG_FILE):
         if required not in manifest.files:
             problems.append(f"the manifest lists no checksum for {required}")
@@ -137,17 +167,30 @@ def file_problems(root: Path, manifest: Manifest) -> list[str]:
         if p.is_absolute() or ".." in p.parts:
             problems.append(f"{rel}: a listed file lies outside the artifact directory")
             continue
-        full = root / rel
-        if not full.is_file():
+        if any(rel == s or rel.startswith(s + "/") for s in entries.special):
+            continue  # named above
+        if rel not in entries.files:
             problems.append(f"{rel}: missing (the manifest lists it); copy the whole artifact directory again")
             continue
-        found = sha256_file(full)
+        found = sha256_file(root / rel)
         if found != expected:
             problems.append(
                 f"{rel}: sha256 mismatch (manifest {expected[:12]}..., file {found[:12]}...): the file changed or "
                 "was corrupted after saving; restore the artifact from a good copy or re-save it"
             )
+    if not allow_extra:
+        unlisted = unlisted_files(entries, manifest)
+        if unlisted:
+            problems.append(
+                f"files not covered by the manifest: {', '.join(unlisted)}; nothing vouches for them. Remove them, "
+                "or accept them explicitly (allow_extra=True, `--allow-extra`)"
+            )
     return problems
+
+
+def unlisted_files(entries: TreeEntries, manifest: Manifest) -> list[str]:
+    """Regular files in the artifact that the manifest has no checksum for."""
+    return sorted(set(entries.files) - set(manifest.files) - {MANIFEST_FILE})
 
 
 def read_config(root: Path, kind: str) -> Any:
@@ -195,6 +238,23 @@ def state_dict_problems(model: nn.Module, tensors: dict[str, torch.Tensor]) -> l
             elif t.dtype != e.dtype:
                 out.append(f"dtype mismatch for {k}: file {t.dtype}, model {e.dtype}")
     return out
+
+
+def probe_problem(model: nn.Module, spec: ModelSpec) -> str | None:
+    """Why the model's answer to its kind's fixed probe input is unusable (NaN/inf or beyond the
+    kind's plausible magnitude), or None when it is sound. Costs one forward pass (docs/artifacts.md)."""
+    if spec.probe is None:
+        return None
+    with torch.inference_mode():
+        out = spec.probe(model).detach().float()
+    if not bool(torch.isfinite(out).all()):
+        n = int((~torch.isfinite(out)).sum())
+        return f"the model answers the fixed probe input with NaN/inf ({n} of {out.numel()} outputs)"
+    peak = float(out.abs().max()) if out.numel() else 0.0
+    if peak > spec.probe_limit:
+        return (f"the model answers the fixed probe input with |output| up to {peak:.3g}, beyond the plausible "
+                f"{spec.probe_limit:g} for a {spec.kind!r} model")
+    return None
 
 
 def _build_empty(spec: ModelSpec, config: Any, root: Path) -> nn.Module:

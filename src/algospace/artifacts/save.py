@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,9 +27,11 @@ from algospace.artifacts.format import (
     LegacySource,
     Manifest,
 )
-from algospace.artifacts.io import sha256_file, write_dir_atomically
+from algospace.artifacts.atomic_dir import write_dir_atomically
+from algospace.artifacts.layout import tree_entries
 from algospace.artifacts.safety import non_finite_keys, require_safe_torch
 from algospace.errors import ArtifactError
+from algospace.hashing import sha256_file
 from algospace.models.registry import config_to_dict, get_model_spec
 
 log = logging.getLogger(__name__)
@@ -175,15 +176,9 @@ def _check_extra_names(extra_files: Mapping[str, str | Path]) -> dict[str, Path]
 
 
 def _checksum_tree(root: Path) -> dict[str, str]:
-    """sha256 of every file under root (POSIX relative paths), manifest excluded; links refused."""
-    files: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            if os.path.islink(os.path.join(dirpath, name)):
-                raise ArtifactError(f"Artifacts hold plain files only; {name!r} is a symbolic link.")
-        for name in filenames:
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            if rel != MANIFEST_FILE:
-                files[rel] = sha256_file(full)
-    return dict(sorted(files.items()))
+    """sha256 of every file under root (POSIX relative paths), manifest excluded; links, FIFOs and devices refused."""
+    entries = tree_entries(root)
+    if entries.special:
+        rel, what = next(iter(entries.special.items()))
+        raise ArtifactError(f"Artifacts hold regular files only; {rel!r} is {what}.")
+    return {rel: sha256_file(root / rel) for rel in entries.files if rel != MANIFEST_FILE}

@@ -2,8 +2,10 @@
 
 Why: a value outside a fixed list is a usage error (exit 2, caught before any work, listed in
 --help), not an error found halfway through a command. The library keeps the lists of truth
-(`RDETrainConfig`, `engines.rde.BACKENDS`, `artifacts.format.KINDS`); they are repeated here
+(`RDETrainConfig`, `engines.rde.BACKENDS`); they are repeated here
 because importing them would load torch for every `--help`. A test keeps the two in step.
+Model kinds stay free text: importers can be registered at run time, so the artifact layer
+checks them (an ArtifactError, exit 1).
 """
 
 from __future__ import annotations
@@ -13,4 +15,3 @@ from typing import Literal
 Preset = Literal["tiny", "default"]
 Target = Literal["window", "next"]
 Backend = Literal["torch", "torch-eager", "torch-aoti", "onnxruntime"]
-Kind = Literal["rde", "mrms", "core"]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from algospace.cli import read_options as ro
 from algospace.errors import DataError, InputError
 from algospace.io import atomic_write_parquet
 
@@ -48,6 +49,10 @@ def info_cmd(
     file: Annotated[str, typer.Argument(help="Bar or tick file (CSV/Parquet), or a sample name such as spy-1m.")],
     instrument: Annotated[Optional[str], typer.Option(help="Instrument whose sessions to use (default: the sample's, else config data.instrument).")] = None,
     repairs: Annotated[int, typer.Option(help="Also list up to this many repaired rows.")] = 0,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Summarise a bar or tick file: range, rows, sessions, gaps and flaws.
 
@@ -58,7 +63,7 @@ def info_cmd(
     """
     from algospace.data.info import describe
 
-    info = describe(file, instrument)
+    info = describe(file, instrument, **ro.read_options(format, time_column, timezone, dayfirst))
     table = Table(title=f"data info: {file}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
@@ -78,6 +83,10 @@ def bars_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output Parquet file.")] = Path("bars.parquet"),
     fill_gaps: Annotated[bool, typer.Option(help="Fill missing bars inside a session with the last close and zero volume (flagged in a 'filled' column).")] = False,
     heikin_ashi: Annotated[bool, typer.Option("--heikin-ashi", help="Write Heikin-Ashi candles instead of plain bars.")] = False,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Build session-aligned time bars from ticks or finer bars and write them to Parquet.
 
@@ -93,7 +102,7 @@ def bars_cmd(
         raise InputError(f"--out must end in .parquet; received {out}.")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
         task = progress.add_task(f"loading {data}", total=3)
-        frame = load_data(data)
+        frame = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
         progress.update(task, advance=1, description=f"building {minutes}-minute bars")
         bars = make_bars(frame, minutes, instrument, fill_gaps=fill_gaps)
         if len(bars) == 0:
@@ -113,3 +122,39 @@ def bars_cmd(
         f"({bars.attrs['instrument']}) {bars.index[0]} .. {bars.index[-1]} to {out}; "
         f"dropped {bars.attrs['dropped_outside_session']:,} input rows outside sessions"
     )
+
+
+@app.command("continuous")
+def continuous_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Per-expiry contract files (bars or ticks), in any order.")],
+    out: Annotated[Path, typer.Option("--out", help="Output Parquet file; the rolls go beside it as OUT-stem.rolls.csv.")],
+    roll: Annotated[str, typer.Option("--roll", help="volume (the day after the next contract trades more) or calendar (--roll-days before expiry).")] = "volume",
+    adjust: Annotated[str, typer.Option("--adjust", help="difference (add the roll gaps to earlier prices), ratio (multiply) or none.")] = "difference",
+    roll_days: Annotated[int, typer.Option("--roll-days", help="Calendar roll: days before the front contract's last trade date.")] = 8,
+    instrument: Annotated[Optional[str], typer.Option(help="Instrument whose calendar gives the trade dates (default: config data.instrument).")] = None,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
+) -> None:
+    """Build one continuous futures series from per-expiry contract files.
+
+    Contracts are ordered by expiry (their last timestamp). Each roll happens at a session open;
+    earlier prices are back-adjusted so the last contract's prices stay real. The rolls table
+    (dates, contracts, the two closes, the adjustment) is written beside the series.
+
+    Example: algospace data continuous ESH19.txt ESM19.txt ESU19.txt --roll volume --adjust difference --out es_cont.parquet
+    """
+    from algospace.data.continuous_futures import continuous, rolls_path
+    from algospace.io import atomic_write_text
+
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise InputError(f"--out must end in .parquet; received {out}.")
+    series, rolls = continuous(files, roll=roll, adjust=adjust, roll_days=roll_days, instrument=instrument,
+                               **ro.read_options(format, time_column, timezone, dayfirst))
+    atomic_write_parquet(out, series)
+    atomic_write_text(rolls_path(out), rolls.to_csv(index=False))
+    typer.echo(f"wrote {len(series):,} rows ({series.attrs['kind']}) {series.index[0]} .. {series.index[-1]} from "
+               f"{len(files)} contracts to {out}; {len(rolls)} rolls ({roll}, {adjust}) to {rolls_path(out)}")
+    for r in rolls.itertuples():
+        typer.echo(f"  {r.trade_date}: {r.from_contract} -> {r.to_contract}  {r.old_close:g} -> {r.new_close:g}  ({r.reason})")

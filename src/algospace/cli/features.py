@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
+from algospace.cli import read_options as ro
+from algospace.config import TRAIN_SHARE
 from algospace.errors import InputError
 from algospace.io import atomic_write_parquet
 
@@ -18,7 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_TRAIN_SHARE = 0.7  # default training share: the chronological 70/15/15 split the RDE trains with
 
 
 def bars_30m(data: pd.DataFrame, instrument: str | None) -> pd.DataFrame:
@@ -57,7 +58,7 @@ def _check_enough_bars(bars: pd.DataFrame, data: str, n_fit: int | None, min_fit
         raise InputError(
             f"{got}; fitting the feature spec needs at least {min_fit} training bars (FeatureParams.min_fit_bars) and "
             f"the training part has {n_fit}. Pass a longer history (the default 70% split needs at least "
-            f"{math.ceil(min_fit / _TRAIN_SHARE)} 30-minute bars), or --spec with a spec fitted on other data "
+            f"{math.ceil(min_fit / TRAIN_SHARE)} 30-minute bars), or --spec with a spec fitted on other data "
             f"(then at least {LOOKBACK} bars)."
         )
     if len(bars) < LOOKBACK:
@@ -69,8 +70,8 @@ def _check_enough_bars(bars: pd.DataFrame, data: str, n_fit: int | None, min_fit
 
 def _fit_mask(index: pd.DatetimeIndex, fit_until: str | None) -> tuple[pd.Series | slice, str]:
     if fit_until is None:
-        n = int(len(index) * _TRAIN_SHARE)
-        return slice(0, n), f"first {_TRAIN_SHARE:.0%} of bars (until {index[n - 1]})"
+        n = int(len(index) * TRAIN_SHARE)
+        return slice(0, n), f"first {TRAIN_SHARE:.0%} of bars (until {index[n - 1]})"
     try:
         ts = pd.Timestamp(fit_until)
     except ValueError as exc:
@@ -108,6 +109,10 @@ def build(
         typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars (default: the sample's, else config data.instrument)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Build the 155 regime features for every 30-minute bar after the warm-up.
 
@@ -131,7 +136,7 @@ def build(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
-        bars = bars_30m(load_data(data), instrument)
+        bars = bars_30m(load_data(data, **ro.read_options(format, time_column, timezone, dayfirst)), instrument)
         if spec is not None:
             fitted = FeatureSpec.load(spec)
             _check_enough_bars(bars, data, None, fitted.params.min_fit_bars)

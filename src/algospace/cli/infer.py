@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from algospace.cli import read_options as ro
 from algospace.cli.choices import Backend
 
 app = typer.Typer(
@@ -26,6 +27,10 @@ def infer_rde_cmd(
     backend: Annotated[
         Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
     ] = "torch",
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Write the regime vector at every bar of a bar file (causal sliding windows).
 
@@ -47,7 +52,7 @@ def infer_rde_cmd(
     with console.status("loading and verifying the artifact"):
         engine = RegimeDetectionEngine.load(artifact, device=device, backend=backend)
     with console.status(f"regime vectors ({engine.backend} on {engine.device})"):
-        series = engine.regime_series(load_data(data))
+        series = engine.regime_series(load_data(data, **ro.read_options(format, time_column, timezone, dayfirst)))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(out, series)
     typer.echo(

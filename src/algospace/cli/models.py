@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from algospace.cli.choices import Kind
 from algospace.errors import ArtifactError
 
 app = typer.Typer(
@@ -40,6 +39,7 @@ def inspect_cmd(
     Example: algospace models inspect runs/rde-1
     """
     from algospace.artifacts import LegacyReport, inspect_artifact
+    from algospace.artifacts.layout import FEATURE_SPEC_DIR, has_feature_spec
 
     report = inspect_artifact(path)
     console = _console()
@@ -85,7 +85,7 @@ def inspect_cmd(
         *((f"check: {c.name}", ("ok: " if c.ok else "[red]FAILED[/red]: ") + c.detail) for c in report.checks),
         ("weights sha256", m.weights_sha256),
         ("feature spec", (m.feature_spec_fingerprint or "not recorded")
-         + (" (feature_spec/ stored)" if any(f.startswith("feature_spec/") for f in m.files) else "")),
+         + (f" ({FEATURE_SPEC_DIR}/ stored)" if has_feature_spec(path, m) else "")),
         ("training data", f"{td.fingerprint or 'no fingerprint'}; {span}" + (f"; {td.description}" if td.description else "")),
         ("training metrics", metrics),
         ("seed", str(m.seed) if m.seed is not None else "not recorded"),
@@ -121,12 +121,17 @@ def verify_cmd(
     require_trained: Annotated[
         bool, typer.Option("--require-trained", help="Also fail for provenance other than 'trained'.")
     ] = False,
+    allow_extra: Annotated[
+        bool, typer.Option("--allow-extra", help="Accept files the manifest does not cover (listed, not checked).")
+    ] = False,
 ) -> None:
     """Verify an artifact and exit non-zero on any failure.
 
-    Checks the manifest and format version, the sha256 of every file, the config (types and
-    ranges), the weights (readable, finite), a strict load of the state dict on the CPU and,
-    when the artifact stores a feature_spec/, that the spec loads and its fingerprint is the
+    Checks the manifest and format version, that the artifact holds regular files only (no
+    symlink, FIFO or device) and none the manifest does not cover (unless --allow-extra), the
+    sha256 of every file, the config (types and ranges), the weights (readable, finite), a
+    strict load of the state dict on the CPU, a sound answer to a fixed probe input and, when
+    the artifact stores a feature_spec/, that the spec loads and its fingerprint is the
     manifest's feature_spec_fingerprint.
 
     Example: algospace models verify runs/rde-1
@@ -136,7 +141,7 @@ def verify_cmd(
     console = _console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
         progress.add_task(f"verifying {path}", total=None)
-        report = verify_artifact(path)
+        report = verify_artifact(path, allow_extra=allow_extra)
     for c in report.checks:
         mark = "[green]ok[/green]" if c.ok else "[red]FAILED[/red]"
         console.print(f"{mark} {c.name}: {c.detail}")
@@ -232,7 +237,7 @@ def _shown(p: Path, base: Path) -> str:
 @app.command("import-legacy")
 def import_legacy_cmd(
     file: Annotated[Path, typer.Argument(help="Legacy .pth checkpoint of the original system.")],
-    kind: Annotated[Kind, typer.Option("--kind", help="Model kind: rde, mrms or core.")],
+    kind: Annotated[str, typer.Option("--kind", help="Model kind: rde, mrms or core.")],
     out: Annotated[Path, typer.Option("--out", help="Artifact directory to write.")],
 ) -> None:
     """Convert a legacy .pth checkpoint into an artifact (provenance legacy-import).

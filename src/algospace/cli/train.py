@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from algospace.cli import read_options as ro
 from algospace.cli.choices import Preset, Target
 
 app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train rde --data spy-1m --out runs/my/rde", no_args_is_help=True)
@@ -31,6 +32,10 @@ def train_rde_cmd(
     ] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    format: ro.Format = "auto",
+    time_column: ro.TimeColumn = None,
+    timezone: ro.Timezone = None,
+    dayfirst: ro.Dayfirst = None,
 ) -> None:
     """Train the Regime Detection Engine (Transformer-VAE) on the 155 regime features.
 
@@ -50,7 +55,7 @@ def train_rde_cmd(
         preset, seed=get_config().seed if seed is None else seed, device=device, target=target, horizon=horizon,
         max_epochs=max_epochs, max_minutes=max_minutes,
     )
-    bars = load_data(data)
+    bars = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
     inst = resolve_instrument(instrument, bars).name
     result = train_rde(bars, out, cfg, instrument=inst, progress=not quiet)
     m = result.metrics

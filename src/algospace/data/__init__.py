@@ -10,18 +10,22 @@ Example::
 
 from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_bars
 from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
+from algospace.data.continuous_futures import Continuous, continuous
 from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
 from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments, resolve_instrument
 from algospace.data.samples import SampleInfo, sample, samples
 from algospace.data.sources import load_data
-from algospace.data.sessions import CALENDARS, CME_GLOBEX, NYSE_RTH, UTC_24H, SessionCalendar, get_calendar
+from algospace.data.calendars import CALENDARS, CME_GLOBEX, FOREX, NYSE_RTH, UTC_24H, ExchangeCalendar, get_calendar
+from algospace.data.sessions import SessionCalendar
 
 __all__ = [
     "BARS_COLUMNS",
     "BUILTIN_INSTRUMENTS",
     "CALENDARS",
     "CME_GLOBEX",
+    "ExchangeCalendar",
+    "FOREX",
     "NYSE_RTH",
     "UTC_24H",
     "Bar",
@@ -34,6 +38,8 @@ __all__ = [
     "SessionCalendar",
     "Tick",
     "bars_to_frame",
+    "continuous",
+    "Continuous",
     "get_calendar",
     "get_instrument",
     "heikin_ashi",

@@ -85,6 +85,14 @@ def _where(source: str, row: int, ts: pd.Timestamp | None, line_offset: int | No
     return loc
 
 
+# Repair sorts a handful of stray rows; more is not a stray row but a misread or unsorted file.
+MAX_REORDER = 10
+_MISREAD_DATES = (
+    "{n} rows out of order usually means the dates were read in the wrong order (day-first vs month-first, "
+    "e.g. 02.01.2017 as 1 February): check the date format (--dayfirst/--no-dayfirst, --format), or sort the file."
+)
+
+
 def check_bars(
     index: pd.DatetimeIndex,
     values: pd.DataFrame,
@@ -144,13 +152,22 @@ def check_bars(
                 f"({dup_bad.size} duplicate rows); expected strictly increasing unique bar times. "
                 "Remove the duplicates, or load with repair=True to drop exact duplicates."
             )
+        n_out = int((ts < np.maximum.accumulate(ts)).sum())
         raise DataError(
             f"{_where(source, i, at(i), line_offset)}, column 'timestamp': out of order, earlier than the row before "
-            f"({at(i - 1)}); expected strictly increasing bar times. Sort the file, or load with repair=True."
+            f"({at(i - 1)}); expected strictly increasing bar times. "
+            + (_MISREAD_DATES.format(n=n_out) if n_out > MAX_REORDER else "Sort the file, or load with repair=True.")
         )
     if repair and order_bad.size:
         running_max = np.maximum.accumulate(ts)
         moved = np.flatnonzero(ts < running_max)
+        if moved.size > MAX_REORDER:
+            i = int(moved[0])
+            raise DataError(
+                f"{_where(source, i, at(i), line_offset)}, column 'timestamp': {moved.size} rows are out of time order "
+                f"(this one is earlier than {at(i - 1)}); repair moves at most {MAX_REORDER}. "
+                + _MISREAD_DATES.format(n=moved.size)
+            )
         for i in moved:
             report.changes.append(RepairChange(int(i), str(at(i)), "timestamp", "moved into time order"))
         perm = np.argsort(ts, kind="stable")

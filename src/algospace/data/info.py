@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,11 @@ class DataInfo:
     zero_volume: int
     flaws: dict[str, int] = field(default_factory=dict)
     repair_report: RepairReport | None = None
+    file_format: str | None = None
+    notes: list[str] = field(default_factory=list)
+    holidays: list[tuple[pd.Timestamp, str]] = field(default_factory=list)  # trade dates without a session
+    early_closes: list[pd.Timestamp] = field(default_factory=list)  # UTC closes of shortened sessions
+    rows_after_early_close: int = 0  # rows between an early close and the next open
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) pairs for printing."""
@@ -44,7 +50,7 @@ class DataInfo:
         fmt = lambda t: f"{t} ({t.tz_convert(tz).strftime('%Y-%m-%d %H:%M:%S %Z')})"  # noqa: E731
         out = [
             ("source", self.source),
-            ("kind", self.kind),
+            ("kind", self.kind + (f" ({self.file_format} layout)" if self.file_format else "")),
             ("instrument / calendar", f"{self.instrument} / {self.calendar}"),
             ("rows", f"{self.rows:,}"),
             ("first", fmt(self.start)),
@@ -54,12 +60,17 @@ class DataInfo:
             out.append(("bar size", f"{self.bar_minutes:g} min"))
         out += [
             ("sessions with data", f"{self.sessions:,}"),
-            ("weekday sessions without data", f"{self.missing_sessions:,}"),
-            ("rows outside sessions", f"{self.rows_outside_session:,}"),
+            ("sessions without data", f"{self.missing_sessions:,} (holidays excluded)"),
+            ("holidays (exchange closed)", _listing([f"{d:%Y-%m-%d} {n}" for d, n in self.holidays])),
+            ("early closes", _listing([f"{t.tz_convert(tz):%Y-%m-%d %H:%M}" for t in self.early_closes])),
+            ("rows outside sessions", f"{self.rows_outside_session:,}"
+             + (f" ({self.rows_after_early_close:,} after early closes)" if self.rows_after_early_close else "")),
             (f"gaps > {_td(self.gap_threshold)} inside sessions", f"{self.gaps:,}"),
             ("largest gap", f"{_td(self.largest_gap)}" + (f" after {fmt(self.largest_gap_at)}" if self.largest_gap_at is not None else "")),
             ("zero-volume rows", f"{self.zero_volume:,}"),
         ]
+        if self.notes:
+            out.append(("read notes", "; ".join(self.notes)))
         if self.flaws:
             out.append(("flaws repaired on load", ", ".join(f"{n:,} {k}" for k, n in sorted(self.flaws.items()))))
         else:
@@ -67,13 +78,19 @@ class DataInfo:
         return out
 
 
+def _listing(items: list[str]) -> str:
+    return f"{len(items)}" + (": " + ", ".join(items) if items else "")
+
+
 def _td(t: pd.Timedelta) -> str:
     return str(t).replace("0 days ", "")
 
 
-def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | None = None) -> DataInfo:
+def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | None = None, **read: Any) -> DataInfo:
     """Summarise a bars/ticks file, a sample name or a frame; bar files load with repair=True
     so their fixable flaws are counted rather than raised.
+
+    `read`: timestamp_column, timezone, format, dayfirst (see `load_bars`).
 
     Example: ``describe("spy-1m").lines()``
     """
@@ -82,7 +99,7 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
         frame, name = source, "frame"
         kind = "bars" if "open" in frame.columns else "ticks"
     else:
-        src = open_source(source, repair=True)
+        src = open_source(source, repair=True, **read)
         frame, name, kind, report = src.frame, src.name, src.kind, src.report
     inst = resolve_instrument(instrument, frame)
     cal = inst.calendar
@@ -105,13 +122,21 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
     else:
         largest, largest_at = pd.Timedelta(0), None
     session_opens = np.unique(so[inside])
-    missing = 0
+    missing, after_early = 0, 0
+    holidays: list[tuple[pd.Timestamp, str]] = []
+    early: list[pd.Timestamp] = []
     if session_opens.size:
-        days = pd.date_range(frame.index[0].tz_convert(cal.timezone).normalize().tz_localize(None),
-                             frame.index[-1].tz_convert(cal.timezone).normalize().tz_localize(None) + pd.Timedelta(days=1), freq="D")
-        o, _, ok = cal._session_bounds(days.as_unit("ns").asi8)
-        expected = o[ok & (o >= session_opens[0]) & (o <= session_opens[-1])]
+        seg = cal.segments(int(ts.min()), int(ts.max()))
+        expected = seg.open[(seg.open >= session_opens[0]) & (seg.open <= session_opens[-1])]
         missing = int(np.setdiff1d(expected, session_opens).size)
+        first_day, last_day = (pd.Timestamp(int(seg.day[np.searchsorted(seg.open, x)])) for x in session_opens[[0, -1]])
+        holidays = cal.holidays(first_day, last_day)
+        closes = cal.early_closes(first_day, last_day)
+        early = [pd.Timestamp(t).tz_convert("UTC") for t in closes["market_close"]] if len(closes) else []
+        if early:
+            j = np.maximum(np.searchsorted(seg.open, ts, side="right") - 1, 0)
+            early_ns = np.array([t.value for t in early], dtype=np.int64)
+            after_early = int((~inside & (ts >= seg.close[j]) & np.isin(seg.close[j], early_ns)).sum())
     flaws = dict(report.counts()) if report is not None else {}
     return DataInfo(
         source=name,
@@ -132,6 +157,11 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
         zero_volume=int((frame["volume"].to_numpy() == 0).sum()),
         flaws=flaws,
         repair_report=report,
+        file_format=frame.attrs.get("format"),
+        notes=list(frame.attrs.get("notes") or []),
+        holidays=holidays,
+        early_closes=early,
+        rows_after_early_close=after_early,
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from algospace.data.sessions import SessionCalendar, get_calendar
+from algospace.data.calendars import ExchangeCalendar, get_calendar
 from algospace.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Instrument:
         get_calendar(self.session)  # fail early on an unknown calendar name
 
     @property
-    def calendar(self) -> SessionCalendar:
+    def calendar(self) -> ExchangeCalendar:
         """The trading calendar that decides this instrument's bar boundaries."""
         return get_calendar(self.session)
 

@@ -1,6 +1,10 @@
 """Read bar and tick files (CSV or Parquet) into the bars/ticks contracts, failing loudly.
 
-Timestamps: a column named `timestamp_column` (default from the config, "timestamp"; a
+Layouts (NinjaTrader, TradingView, Sierra Chart, MetaTrader, IB, Databento, yfinance, plain) are
+detected or named by `format` (`algospace.data.formats`); dotted/slashed/compact dates are read
+by `formats.parse_date_layout`, day-first or month-first decided by the whole column or `dayfirst`.
+
+Timestamps (plain layout): a column named `timestamp_column` (default from the config, "timestamp"; a
 Parquet file whose index carries that name works too). Strings with a UTC offset ("...-05:00",
 "...Z") are converted to UTC; naive strings or naive datetimes are local time in `timezone`
 (default from the config, "UTC"); integers, as numbers (Parquet) or as CSV cells of plain digits,
@@ -13,8 +17,9 @@ offending row (0-based data row; CSV messages add the file line) and column, and
 
 from __future__ import annotations
 
-import re
+import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, overload
@@ -23,7 +28,10 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS, RepairReport, check_bars
+from algospace.data.formats import Table, parse_date_layout, read_table, shift_close_stamps
 from algospace.errors import DataError, InputError
+
+log = logging.getLogger(__name__)
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _EPOCH_RE = r"[+-]?\d+"  # a whole CSV cell of digits: an epoch time, not a date
@@ -65,22 +73,6 @@ def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
     raise DataError(f"{name}: unknown file type {p.suffix!r}; expected .csv (optionally .csv.gz) or .parquet.")
 
 
-def _columns(frame: pd.DataFrame, needed: tuple[str, ...], name: str) -> dict[str, str]:
-    lower: dict[str, str] = {}
-    for c in frame.columns:
-        key = str(c).strip().lower()
-        if key in lower:
-            raise DataError(f"{name}: columns {lower[key]!r} and {c!r} differ only in case; keep one.")
-        lower[key] = c
-    missing = [c for c in needed if c not in lower]
-    if missing:
-        raise DataError(
-            f"{name}: missing column(s) {missing}; found {list(map(str, frame.columns))}. Expected {list(needed)} "
-            "(case-insensitive); pass timestamp_column= if the time column has another name."
-        )
-    return {c: lower[c] for c in needed}
-
-
 def _where(name: str, row: int, line_offset: int | None) -> str:
     return f"{name}: row {row}" + (f" (file line {row + line_offset})" if line_offset is not None else "")
 
@@ -100,8 +92,14 @@ def _numbers(col: pd.Series, column: str, name: str, line_offset: int | None) ->
     return num.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def parse_timestamps(col: pd.Series, timezone: str, name: str, column: str, line_offset: int | None = None) -> pd.DatetimeIndex:
-    """Parse a timestamp column to a UTC DatetimeIndex (ns); DataError names the first bad row."""
+def parse_timestamps(
+    col: pd.Series, timezone: str, name: str, column: str, line_offset: int | None = None, *,
+    dayfirst: bool | None = None, compact_dates: bool = False,
+) -> pd.DatetimeIndex:
+    """Parse a timestamp column to a UTC DatetimeIndex (ns); DataError names the first bad row.
+
+    Dotted/slashed/compact date layouts go through `formats.parse_date_layout` (never guessed;
+    `dayfirst` settles dd/mm vs mm/dd when the column cannot)."""
     def fail(i: int, why: str) -> DataError:
         return DataError(f"{_where(name, i, line_offset)}, column '{column}': {why}")
 
@@ -129,6 +127,9 @@ def parse_timestamps(col: pd.Series, timezone: str, name: str, column: str, line
     missing = np.flatnonzero(text.isna().to_numpy() | (text == "").fillna(True).to_numpy())
     if missing.size:
         raise fail(int(missing[0]), f"missing timestamp ({missing.size} such rows); every row needs a time.")
+    layout = parse_date_layout(text, dayfirst, fail, compact=compact_dates)
+    if layout is not None:
+        return _localize(layout[0], layout[1] or timezone, name, column, line_offset).as_unit("ns").rename("timestamp")
     digits = text.str.fullmatch(_EPOCH_RE).to_numpy(dtype=bool)
     if digits.any():
         if not digits.all():
@@ -219,28 +220,54 @@ def _localize(idx: pd.DatetimeIndex, timezone: str, name: str, column: str, line
 
 
 @overload
-def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[False] = ...) -> pd.DataFrame: ...
+def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[False] = ...,
+              format: str | None = ..., dayfirst: bool | None = ...) -> pd.DataFrame: ...
 @overload
-def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[True]) -> tuple[pd.DataFrame, RepairReport]: ...
+def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[True],
+              format: str | None = ..., dayfirst: bool | None = ...) -> tuple[pd.DataFrame, RepairReport]: ...
 def load_bars(
-    path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, repair: bool = False
+    path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, repair: bool = False,
+    format: str | None = "auto", dayfirst: bool | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, RepairReport]:
     """Load an OHLCV CSV/Parquet file as contract bars; DataError on any broken rule.
 
     With `repair=True` returns `(bars, RepairReport)` after dropping exact duplicates, sorting
     and widening high/low to cover open/close (see `algospace.data.bars`); never invents prices.
+    `format` names the file's layout (`algospace.data.formats.FORMATS`; "auto" detects it) and
+    `dayfirst` the order of ambiguous dates such as 02.01.2017 (None: inferred from the whole
+    column, refused when it stays ambiguous). `attrs` hold the format and what it changed.
 
     Example: ``bars = load_bars("spy.csv", timezone="America/New_York")``
     """
-    tcol, tz = _defaults(timestamp_column, timezone)
-    frame, name, line_offset = _read_table(path)
-    cols = _columns(frame, (tcol.lower(), *BARS_COLUMNS), name)
-    if len(frame) == 0:
-        raise DataError(f"{name}: no rows (header only); expected at least one bar.")
-    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
-    values = pd.DataFrame({c: _numbers(frame[cols[c]], c, name, line_offset) for c in BARS_COLUMNS})
+    table, index = _read_any(path, "bars", timestamp_column, timezone, format, dayfirst)
+    name, line_offset = table.name, table.line_offset
+    values = pd.DataFrame({c: _numbers(table.frame[c], c, name, line_offset) for c in BARS_COLUMNS})
     bars, report = check_bars(index, values, name, repair=repair, line_offset=line_offset)
+    bars.attrs.update({"format": table.format, "notes": list(table.notes)})
     return (bars, report) if repair else bars
+
+
+def _read_any(
+    path: str | Path, kind: str, timestamp_column: str | None, timezone: str | None, format: str | None, dayfirst: bool | None
+) -> tuple[Table, pd.DatetimeIndex]:
+    """Read a file of any layout in `formats.FORMATS` and parse its times (see `formats`)."""
+    tcol, tz = _defaults(timestamp_column, timezone)
+    table = read_table(path, format=format, timestamp_column=timestamp_column or (tcol if tcol != "timestamp" else None))
+    if table.kind != kind:
+        other = "load_ticks" if table.kind == "ticks" else "load_bars"
+        raise DataError(f"{table.name}: holds {table.kind} ({table.format} layout), not {kind}; use {other} (or pass the file where {table.kind} go).")
+    if len(table.frame) == 0:
+        raise DataError(f"{table.name}: no rows (header only); expected at least one {kind[:-1]}.")
+    if table.timezone is not None and timezone is not None and table.timezone != timezone:
+        raise DataError(f"{table.name}: the file's times are in {table.timezone} ({table.time_column}) but --timezone {timezone} was given; drop --timezone.")
+    index = parse_timestamps(table.frame["timestamp"], table.timezone or tz, table.name, table.time_column, table.line_offset,
+                             dayfirst=dayfirst, compact_dates=table.compact_dates)
+    if table.stamped_at_close:
+        index, note = shift_close_stamps(index, table.name)
+        table.notes.append(note)
+    for note in table.notes:
+        log.info("%s (%s): %s", table.name, table.format, note)
+    return table, index
 
 
 def check_ticks(index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, name: str, line_offset: int | None = None) -> pd.DataFrame:
@@ -283,33 +310,28 @@ def validate_ticks(ticks: pd.DataFrame, source: str = "ticks") -> pd.DataFrame:
     return ticks
 
 
-def load_ticks(path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None) -> pd.DataFrame:
+def load_ticks(
+    path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, format: str | None = "auto",
+    dayfirst: bool | None = None,
+) -> pd.DataFrame:
     """Load a trades file (timestamp, price, volume) as ticks: UTC index, float64 price/volume.
 
     Ticks may share a timestamp (several trades in one millisecond) but must not go back in time.
 
     Example: ``ticks = load_ticks("es_ticks.csv", timezone="America/Chicago")``
     """
-    tcol, tz = _defaults(timestamp_column, timezone)
-    frame, name, line_offset = _read_table(path)
-    cols = _columns(frame, (tcol.lower(), *TICKS_COLUMNS), name)
-    if len(frame) == 0:
-        raise DataError(f"{name}: no rows (header only); expected at least one tick.")
-    index = parse_timestamps(frame[cols[tcol.lower()]], tz, name, tcol, line_offset)
-    price = _numbers(frame[cols["price"]], "price", name, line_offset)
-    volume = _numbers(frame[cols["volume"]], "volume", name, line_offset)
-    return check_ticks(index, price, volume, name, line_offset)
+    table, index = _read_any(path, "ticks", timestamp_column, timezone, format, dayfirst)
+    name, line_offset = table.name, table.line_offset
+    price = _numbers(table.frame["price"], "price", name, line_offset)
+    volume = _numbers(table.frame["volume"], "volume", name, line_offset)
+    ticks = check_ticks(index, price, volume, name, line_offset)
+    ticks.attrs.update({"format": table.format, "notes": list(table.notes)})
+    return ticks
 
 
-def detect_kind(path: str | Path, timestamp_column: str | None = None) -> str:
-    """'bars' or 'ticks' from a file's columns (used by `algospace data info`)."""
-    frame, name, _ = _read_table(path)
-    names = {str(c).strip().lower() for c in frame.columns}
-    if set(BARS_COLUMNS) <= names:
-        return "bars"
-    if set(TICKS_COLUMNS) <= names:
-        return "ticks"
-    raise DataError(f"{name}: neither bars ({list(BARS_COLUMNS)}) nor ticks ({list(TICKS_COLUMNS)}); found columns {sorted(names)}.")
+def detect_kind(path: str | Path, timestamp_column: str | None = None, format: str | None = "auto") -> str:
+    """'bars' or 'ticks' from a file's columns in its layout (used by `algospace data info`)."""
+    return read_table(path, format=format, timestamp_column=timestamp_column).kind
 
 
 __all__ = ["load_bars", "load_ticks", "validate_ticks", "check_ticks", "parse_timestamps", "detect_kind", "TICKS_COLUMNS"]

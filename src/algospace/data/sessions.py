@@ -1,16 +1,13 @@
-"""Trading calendars: which session a timestamp belongs to, and where that session opens/closes.
+"""Weekly trading calendars: the same session every weekday, no holidays, no early closes.
 
-A session is one trading day's continuous window in exchange local time. Bars are aligned to
-the session open and never span a session break, so every bar builder asks the calendar first.
-
-Calendars model the regular weekly schedule only (no exchange holiday tables): a holiday or an
-early close simply shows up as missing data, and missing data stays a gap.
+The instruments now use the exchange calendars of `algospace.data.calendars` (holidays, early
+closes); this hand-written weekly model stays as the baseline that benchmarks and the documented
+calendar-change differences compare against, and for custom fixed-hours calendars.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -151,42 +148,34 @@ def _time_ns(t: dt.time) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 10**9 + t.microsecond * 1000
 
 
-CME_GLOBEX = SessionCalendar(
-    name="cme-globex",
+# The hand-written weekly calendars used before the exchange calendars (algospace.data.calendars):
+# no holidays, no early closes. Kept as the baseline of benchmarks/calendar_bars.py and of the
+# calendar-change differences listed in docs/data.md.
+WEEKLY_CME_GLOBEX = SessionCalendar(
+    name="cme-globex-weekly",
     timezone="America/Chicago",
     open=dt.time(17, 0),
     close=dt.time(16, 0),
     description="CME Globex equity futures: 17:00 (previous day) to 16:00 America/Chicago, Mon-Fri trade dates; 16:00-17:00 daily halt.",
 )
-NYSE_RTH = SessionCalendar(
-    name="nyse-rth",
+WEEKLY_NYSE_RTH = SessionCalendar(
+    name="nyse-rth-weekly",
     timezone="America/New_York",
     open=dt.time(9, 30),
     close=dt.time(16, 0),
     description="NYSE regular trading hours: 09:30 to 16:00 America/New_York, Mon-Fri.",
 )
-UTC_24H = SessionCalendar(
-    name="24h",
-    timezone="UTC",
-    open=dt.time(0, 0),
-    close=dt.time(0, 0),
-    weekdays_only=False,
-    description="Round the clock: one session per UTC calendar day, every day.",
-)
 
-CALENDARS: dict[str, SessionCalendar] = {c.name: c for c in (CME_GLOBEX, NYSE_RTH, UTC_24H)}
+_MOVED = ("get_calendar", "CALENDARS", "CME_GLOBEX", "NYSE_RTH", "UTC_24H")
 
 
-def get_calendar(name: str | SessionCalendar) -> SessionCalendar:
-    """The calendar called `name` (cme-globex, nyse-rth, 24h), with a did-you-mean hint."""
-    if isinstance(name, SessionCalendar):
-        return name
-    key = str(name).strip().lower()
-    if key in CALENDARS:
-        return CALENDARS[key]
-    hint = difflib.get_close_matches(key, CALENDARS, n=1)
-    extra = f" Did you mean '{hint[0]}'?" if hint else ""
-    raise InputError(f"Unknown session calendar '{name}'; expected one of {sorted(CALENDARS)}.{extra}")
+def __getattr__(name: str) -> object:
+    # The instruments' calendars moved to algospace.data.calendars; old imports keep working.
+    if name in _MOVED:
+        from algospace.data import calendars
+
+        return getattr(calendars, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["SessionCalendar", "CME_GLOBEX", "NYSE_RTH", "UTC_24H", "CALENDARS", "get_calendar"]
+__all__ = ["SessionCalendar", "WEEKLY_CME_GLOBEX", "WEEKLY_NYSE_RTH"]

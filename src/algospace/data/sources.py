@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,11 +34,13 @@ class Source:
     report: RepairReport | None = None
 
 
-def open_source(source: str | os.PathLike[str], *, repair: bool) -> Source:
+def open_source(source: str | os.PathLike[str], *, repair: bool, **read: Any) -> Source:
     """Load a bundled sample by name or a CSV/Parquet file; bar files repaired when `repair`.
 
-    Samples always come repaired (see `algospace.data.samples`). The frame's `attrs` hold
-    `kind` and `source` (files) or `sample`, `instrument` and `kind` (samples).
+    `read` passes the file-reading options on (timestamp_column, timezone, format, dayfirst; see
+    `load_bars`); samples ignore them. Samples always come repaired (see
+    `algospace.data.samples`). The frame's `attrs` hold `kind`, `source`, `format` and `notes`
+    (files) or `sample`, `instrument` and `kind` (samples).
     """
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(
@@ -45,37 +48,42 @@ def open_source(source: str | os.PathLike[str], *, repair: bool) -> Source:
         )
     text = str(source)
     if is_sample(text):
+        given = sorted(k for k, v in read.items() if v is not None and not (k == "format" and v == "auto"))
+        if given:
+            raise InputError(f"{text} is a bundled sample; {', '.join(given)} only apply to files (drop them, or pass a file).")
         key = text.strip().lower()
         frame, report = sample(key, return_report=True)
         return Source(frame, frame.attrs["kind"], f"sample:{key}", report)
     if not Path(text).exists() and not Path(text).suffix:
         _resolve(text)  # no such file and no suffix: most likely a mistyped sample name
-    kind = detect_kind(text)
+    read = {k: v for k, v in read.items() if v is not None}
+    kind = detect_kind(text, read.get("timestamp_column"), read.get("format", "auto"))
     report: RepairReport | None = None
     if kind == "ticks":
-        frame = load_ticks(text)
+        frame = load_ticks(text, **read)
     elif repair:
-        frame, report = load_bars(text, repair=True)
+        frame, report = load_bars(text, repair=True, **read)
     else:
-        frame = load_bars(text)
-    frame.attrs = {"kind": kind, "source": text}
+        frame = load_bars(text, **read)
+    frame.attrs = {"kind": kind, "source": text, "format": frame.attrs.get("format"), "notes": frame.attrs.get("notes", [])}
     return Source(frame, kind, text, report)
 
 
-def load_data(source: str | os.PathLike[str], *, repair: bool | None = None) -> pd.DataFrame:
+def load_data(source: str | os.PathLike[str], *, repair: bool | None = None, **read: Any) -> pd.DataFrame:
     """Bars or ticks from a bundled sample name (spy-1m, es-ticks) or a CSV/Parquet path.
 
     Bar files load with `repair` (default: the config's `data.repair`); the repair report's
     summary is logged at INFO level (logger `algospace.data.sources`), not returned (use
     `load_bars(..., repair=True)` to get it). The frame's `attrs["kind"]` is "bars" or
-    "ticks"; samples also set `attrs["instrument"]`.
+    "ticks"; samples also set `attrs["instrument"]`. `read`: timestamp_column, timezone, format,
+    dayfirst (see `load_bars`).
 
     Example: ``bars = load_data("spy-1m")``
     """
     from algospace.config import get_config
 
     do_repair = get_config().data.repair if repair is None else repair
-    src = open_source(source, repair=do_repair)
+    src = open_source(source, repair=do_repair, **read)
     if src.report is not None:
         log.info("load_data repair report: %s", src.report.summary())
     return src.frame

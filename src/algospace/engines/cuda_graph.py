@@ -14,6 +14,7 @@ import logging
 import numpy as np
 import torch
 
+from algospace.engines.runner import check_parity
 from algospace.errors import ArtifactError
 from algospace.models.rde import RegimeVAE
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class CudaGraphRunner:
-    """A callable (1, window, F) float32 -> (1, latent) float32 that replays one CUDA graph.
+    """A `Runner`: (1, window, F) float32 -> (1, latent) float32 that replays one CUDA graph.
 
     Serves exactly one shape, batch 1 at the trained window (`accepts` says so); other
     shapes run eagerly. Not thread-safe: the graph reads one static input buffer, so calls
@@ -33,7 +34,6 @@ class CudaGraphRunner:
         if device.type != "cuda":
             raise ValueError(f"CUDA graphs need a model on a CUDA device; this one is on {device}.")
         self.shape = (1, window, model.config.input_dim)
-        probe = torch.from_numpy(np.random.default_rng(0).standard_normal(self.shape).astype(np.float32))
         self._input = torch.zeros(self.shape, device=device)
         self._graph = torch.cuda.CUDAGraph()
         with torch.inference_mode():
@@ -45,11 +45,9 @@ class CudaGraphRunner:
             torch.cuda.current_stream(device).wait_stream(side)
             with torch.cuda.graph(self._graph):
                 self._output = model.regime_vector(self._input)
-            expected = model.regime_vector(probe.to(device)).cpu().numpy()
-        diff = float(np.abs(self(probe.numpy()) - expected).max())
-        if not diff <= atol:
-            raise ArtifactError(f"The CUDA graph disagrees with the eager model by {diff:.2e} (> {atol}).")
-        self.max_abs_diff = diff
+        self.max_abs_diff = check_parity(
+            self, model.regime_vector, (self.shape,), atol=atol, what="CUDA graph", device=device
+        )
 
     name = "torch+cuda-graph"
 

@@ -7,10 +7,9 @@ fitted feature spec, the device, input validation, batching and inference mode.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,11 @@ from algospace.engines.threads import ThreadPolicy, aoti_threads, intra_op_threa
 from algospace.errors import ArtifactError, InputError
 from algospace.features.regime.window import window_view
 from algospace.models.rde import RegimeVAE
+
+if TYPE_CHECKING:
+    from algospace.artifacts.format import Manifest
+    from algospace.engines.runner import Runner
+    from algospace.features import FeatureSpec
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,12 @@ class RegimeDetectionEngine:
     """
 
     def __init__(
-        self, model: RegimeVAE, manifest: Any, feature_spec: Any, device: torch.device, training: dict | None = None
+        self,
+        model: RegimeVAE,
+        manifest: Manifest | None,
+        feature_spec: FeatureSpec,
+        device: torch.device,
+        training: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.manifest = manifest
@@ -44,7 +53,7 @@ class RegimeDetectionEngine:
         self.device = device
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
-        self._runner: Any = None  # an ONNX Runtime backend when enabled, else PyTorch runs
+        self._runner: Runner | None = None  # the fast path for some shapes (engines.runner); the rest runs eager
         self.threads: ThreadPolicy = resolve_policy(None)  # intra-op threads per call (engines.threads)
         self._cfg = model.config
 
@@ -80,34 +89,18 @@ class RegimeDetectionEngine:
         if backend not in BACKENDS:
             raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
         from algospace.artifacts import load_artifact
-        from algospace.features import FeatureSpec
+        from algospace.artifacts.layout import TRAINING_FILE, read_feature_spec, read_training, require_extras
 
-        path = Path(path)
         model, manifest = load_artifact(
             path, device=device, allow_untrained=allow_untrained, kind="rde",
             feature_spec_fingerprint=feature_spec_fingerprint, allow_spec_mismatch=allow_spec_mismatch,
         )
-        spec_dir = path / "feature_spec"
-        if not spec_dir.exists():
-            raise ArtifactError(f"RDE artifact {path} has no feature_spec/; retrain it with `algospace train rde`.")
-        spec = FeatureSpec.load(spec_dir)
-        expected = manifest.feature_spec_fingerprint
-        if expected and spec.fingerprint != expected:
-            raise ArtifactError(
-                f"RDE artifact {path}: its feature_spec/ has fingerprint {spec.fingerprint[:12]} but the weights were "
-                f"trained on {expected[:12]}; the artifact is inconsistent — retrain or restore it."
-            )
+        path = Path(path)
+        require_extras(path, manifest)
+        spec = read_feature_spec(path, manifest)
         if spec.width != model.config.input_dim:
             raise ArtifactError(f"RDE artifact {path}: feature width {spec.width} != model input {model.config.input_dim}.")
-        from algospace.training.rde import TRAINING_FILE
-
-        training_file = path / TRAINING_FILE
-        try:
-            training = json.loads(training_file.read_text()) if training_file.exists() else {}
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} is unreadable ({exc}); retrain or restore it.") from exc
-        if not isinstance(training, dict):
-            raise ArtifactError(f"RDE artifact {path}: {TRAINING_FILE} must hold a JSON object.")
+        training = read_training(path)
         dev = next(model.parameters()).device
         engine = cls(model, manifest, spec, dev, training)
         try:
@@ -219,7 +212,26 @@ class RegimeDetectionEngine:
             raise InputError(
                 f"{what} holds NaN, inf or a value beyond float32 range (first at index {bad}); features must be finite."
             )
+        beyond = self._beyond_range(out)
+        if beyond is not None:
+            raise InputError(
+                f"{what} holds {out[tuple(beyond)]:.6g} at index {beyond}, outside the feature spec's range "
+                f"[-{self.input_limit:g}, {self.input_limit:g}] (its features are clipped there): these are not features "
+                "of this spec. Build them with engine.features(bars) or the spec's transform."
+            )
         return out
+
+    @property
+    def input_limit(self) -> float:
+        """The largest |value| a feature of this engine's spec takes: inputs beyond it are refused."""
+        return float(self.feature_spec.params.clip)
+
+    def _beyond_range(self, values: np.ndarray) -> list[int] | None:
+        """Index of the first value outside +-input_limit, or None (values must be finite)."""
+        limit = np.float32(self.input_limit)
+        if values.size == 0 or (values.max() <= limit and values.min() >= -limit):
+            return None
+        return np.argwhere(np.abs(values) > limit)[0].tolist()
 
     def _check_window(self, t: Any, what: str) -> int:
         lo, hi = self._cfg.min_window, min(self._cfg.max_window, self._cfg.max_len)
@@ -240,12 +252,18 @@ class RegimeDetectionEngine:
     def _encode(self, batch: np.ndarray) -> np.ndarray:
         if self._runner is not None and self._runner.accepts(batch):
             out = self._runner(batch)
-            return out.numpy() if isinstance(out, torch.Tensor) else out
-        with torch.inference_mode():
-            x = torch.from_numpy(batch)
-            if self.device.type != "cpu":
-                x = x.to(self.device)
-            return self.model.regime_vector(x).cpu().numpy()
+        else:
+            with torch.inference_mode():
+                x = torch.from_numpy(batch)
+                if self.device.type != "cpu":
+                    x = x.to(self.device)
+                out = self.model.regime_vector(x).cpu().numpy()
+        if not np.isfinite(out).all():  # never hand a trader a NaN: the model, not the input, is broken
+            raise ArtifactError(
+                f"The RDE ({self.backend}) answered finite, in-range features with NaN/inf; its weights are broken. "
+                "Verify the artifact (algospace models verify) and restore or re-train it."
+            )
+        return out
 
     def get_regime_vector(self, window: np.ndarray) -> np.ndarray:
         """One window (T, F) -> regime vector (latent_dim,) float32."""
@@ -303,6 +321,13 @@ class RegimeDetectionEngine:
         if not np.isfinite(values).all():
             r, c = np.argwhere(~np.isfinite(values))[0]
             raise InputError(f"feature {feats.columns[c]!r} is not finite at {feats.index[r]}; no NaN may reach the model.")
+        beyond = self._beyond_range(values)
+        if beyond is not None:
+            r, c = beyond
+            raise InputError(
+                f"feature {feats.columns[c]!r} is {values[r, c]:.6g} at {feats.index[r]}, outside the feature spec's "
+                f"range [-{self.input_limit:g}, {self.input_limit:g}]; pass bars, or features from engine.features(bars)."
+            )
         view = window_view(values, t)  # (N, T, F), no copy: batches are copied one at a time
         with intra_op_threads(threads_for(self.threads, min(len(view), batch_size))):
             out = np.concatenate(

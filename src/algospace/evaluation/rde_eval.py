@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,10 @@ import pandas as pd
 from algospace.evaluation.hmm_baseline import baseline_observations, fit_hmm, forward_filter
 from algospace.evaluation.metrics import r2_score_oos, regime_scores
 from algospace.evaluation.synthetic import DEFAULT_REGIMES, generate_regime_bars
+
+if TYPE_CHECKING:
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.training.rde_config import RDETrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,7 @@ def information_ceilings(
     }
 
 
-def synthetic_regime_eval(cfg: Any, days: int = 400, seed: int = 0, progress: bool = False) -> SyntheticEvalResult:
+def synthetic_regime_eval(cfg: RDETrainConfig, days: int = 400, seed: int = 0, progress: bool = False) -> SyntheticEvalResult:
     """Train an RDE on synthetic bars with known regimes and score its clusters against the truth."""
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.training.rde import fit_rde, prepare_rde_data
@@ -125,7 +129,7 @@ def daily_realised_vol(bars_1m: pd.DataFrame, tz: str = "America/New_York") -> p
     return np.sqrt((r**2).groupby(day).sum(min_count=10))
 
 
-def volatility_eval(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp) -> dict[str, Any]:
+def volatility_eval(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: pd.Timestamp) -> dict[str, Any]:
     """Out-of-sample R^2 for next-day log realised vol: trailing vol alone vs trailing vol + regime."""
     from algospace.training.rde import to_30m_bars
 
@@ -197,7 +201,7 @@ def plot_synthetic(result: SyntheticEvalResult, path: str | Path) -> Path:
     )
 
 
-def plot_spy(engine: Any, bars_1m: pd.DataFrame, test_start: pd.Timestamp, path: str | Path, k: int = 4) -> Path:
+def plot_spy(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: pd.Timestamp, path: str | Path, k: int = 4) -> Path:
     """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
     from sklearn.cluster import KMeans
 

@@ -48,6 +48,11 @@ class ModelSpec:
     # Range checks of a config read from a file (types are checked field by field already):
     # returns one line per bad field, empty when the config can be built. None: no checks.
     check_config: Callable[[Any], list[str]] | None = None
+    # A fixed, seeded input run through the model at every load and verify: model -> its outputs
+    # as one tensor. A model whose answer is NaN/inf or beyond `probe_limit` in magnitude is
+    # refused, so weights that are finite but broken (e.g. scaled by 1e30) never serve. None: no probe.
+    probe: Callable[[nn.Module], torch.Tensor] | None = None
+    probe_limit: float = 1e4
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -60,6 +65,8 @@ def register_model(
     description: str = "",
     rebuild_buffers: Callable[[nn.Module], None] | None = None,
     check_config: Callable[[Any], list[str]] | None = None,
+    probe: Callable[[nn.Module], torch.Tensor] | None = None,
+    probe_limit: float = 1e4,
 ) -> ModelSpec:
     """Register a model kind. The config must be a dataclass; the model takes it as its only argument."""
     if not dataclasses.is_dataclass(config_cls):
@@ -71,7 +78,8 @@ def register_model(
             f"cannot register {model_cls.__name__} under the same name."
         )
     spec = ModelSpec(
-        kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind), rebuild_buffers, check_config
+        kind, config_cls, model_cls, description or KNOWN_KINDS.get(kind, kind), rebuild_buffers, check_config,
+        probe, probe_limit,
     )
     _REGISTRY[kind] = spec
     return spec
@@ -205,7 +213,8 @@ def dropout_problems(config: Any, name: str = "dropout") -> list[str]:
     return [] if 0.0 <= v < 1.0 else [f"{name}={v!r}: expected a probability in [0, 1)"]
 
 
-def _rde_config_problems(c: RDEConfig) -> list[str]:
+def rde_config_problems(c: RDEConfig) -> list[str]:
+    """Why an RDEConfig cannot be built (one line per problem); empty when it can."""
     out = positive_int_problems(
         c, ["input_dim", "d_model", "n_heads", "n_layers", "d_ff", "latent_dim", "head_hidden", "decoder_hidden",
             "max_len", "min_window", "max_window"]
@@ -224,5 +233,32 @@ def _rde_config_problems(c: RDEConfig) -> list[str]:
     return out
 
 
-register_model("rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers, check_config=_rde_config_problems)
-register_model("mrms", MRMSConfig, MRMSModel, check_config=mrms_config_problems)
+PROBE_SEED = 0
+PROBE_WINDOW = 48  # the RDE's default window, within every config's [min_window, max_window]
+
+
+def probe_input(shape: tuple[int, ...], device: torch.device, clip: float = 10.0) -> torch.Tensor:
+    """The fixed probe input: seeded standard normal values clipped to +-clip (the features' range)."""
+    gen = torch.Generator().manual_seed(PROBE_SEED)
+    return torch.randn(shape, generator=gen).clamp_(-clip, clip).to(device)
+
+
+def _rde_probe(model: nn.Module) -> torch.Tensor:
+    """The regime vector of one fixed window."""
+    c = model.config
+    t = min(max(c.min_window, PROBE_WINDOW), c.max_window, c.max_len)
+    return model.regime_vector(probe_input((1, t, c.input_dim), next(model.parameters()).device))  # (1, latent)
+
+
+def _mrms_probe(model: nn.Module) -> torch.Tensor:
+    """Every head's output for one fixed synergy and account vector."""
+    c = model.config
+    x = probe_input((1, c.synergy_dim + c.account_dim), next(model.parameters()).device)
+    out = model(x[:, : c.synergy_dim], x[:, c.synergy_dim :])
+    return torch.cat([t.reshape(-1) for t in out])
+
+
+register_model(
+    "rde", RDEConfig, RegimeVAE, rebuild_buffers=_rde_rebuild_buffers, check_config=rde_config_problems, probe=_rde_probe
+)
+register_model("mrms", MRMSConfig, MRMSModel, check_config=mrms_config_problems, probe=_mrms_probe)

@@ -15,30 +15,33 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.errors import DataError, InputError
+from algospace.hashing import sha256_json
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
 from algospace.training.rde_config import RDETrainConfig
 
+if TYPE_CHECKING:
+    from algospace.features import FeatureSpec
+
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-TRAINING_FILE = "training.json"  # inside the artifact (checksummed): window, instrument, splits, history
 
 
 @dataclass
 class RDEData:
     """Windows and their split, ready for training. Built by `prepare_rde_data`."""
 
-    spec: Any  # the FeatureSpec fitted on the training part
+    spec: FeatureSpec  # fitted on the training part
     features: pd.DataFrame  # (rows, F) features of every bar after warm-up
     windows: dict[str, np.ndarray]  # split -> (N, T, F) float32
     window_ends: dict[str, pd.DatetimeIndex]
@@ -111,7 +114,9 @@ def _windows_by_split(
     return out, out_ends, (targets if horizon else None)
 
 
-def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: Any | None = None) -> RDEData:
+def prepare_rde_data(
+    bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: FeatureSpec | None = None
+) -> RDEData:
     """Bars -> 30-minute bars -> chronological split -> spec fitted on train only -> windows."""
     from algospace.features import FeatureSpec
 
@@ -144,18 +149,7 @@ def prepare_rde_data(bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, s
 
 def model_config(cfg: RDETrainConfig, input_dim: int) -> RDEConfig:
     """The architecture for this training config and feature width."""
-    m = cfg.model
-    return RDEConfig(
-        input_dim=input_dim,
-        d_model=m.d_model,
-        n_heads=m.n_heads,
-        n_layers=m.n_layers,
-        d_ff=m.d_ff,
-        dropout=m.dropout,
-        latent_dim=m.latent_dim,
-        head_hidden=m.head_hidden,
-        decoder_hidden=m.decoder_hidden,
-    )
+    return cfg.model.to_config(input_dim)
 
 
 @torch.no_grad()
@@ -218,8 +212,7 @@ def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
     # The wall-clock budget, thread count and device do not change what a step computes (up
     # to float noise on a GPU): a run stopped by its budget resumes under a larger one, anywhere.
     knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads", "device"})
-    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint})
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -425,6 +418,7 @@ def train_rde(
 ) -> TrainResult:
     """Bars (1- or 30-minute) -> features -> trained RDE artifact at `out` (provenance `trained`)."""
     from algospace.artifacts import save_artifact
+    from algospace.artifacts.layout import extras_writer
 
     cfg = cfg or RDETrainConfig()
     resolve_device(cfg.device)  # a missing GPU is reported before minutes of feature building
@@ -458,11 +452,8 @@ def train_rde(
         "notes": list(result.metrics.get("notes", [])),
     }
 
-    def write_extra(directory: Path) -> None:
-        data.spec.save(Path(directory) / "feature_spec")
-        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
-
-    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata, write_extra=write_extra)
+    save_artifact(result.model, out, kind="rde", provenance="trained", metadata=metadata,
+                  write_extra=extras_writer(feature_spec=data.spec, training=details))
     if result.metrics["stop_reason"] != "time_budget":
         ckpt.unlink(missing_ok=True)  # a budget-stopped run keeps it: rerun with more --max-minutes to continue
     return result

@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from algospace.config import StrictModel
+from algospace.config import TRAIN_SHARE, StrictModel
 from algospace.errors import ConfigError
+from algospace.models.rde import RDEConfig
+from algospace.models.registry import rde_config_problems
+
+
+_REFERENCE = RDEConfig()  # the one source of the architecture's defaults
 
 
 class RDEModelSize(StrictModel):
-    """Architecture knobs exposed to users; the rest stays at the reference values."""
+    """Architecture knobs exposed to users: RDEConfig's fields and defaults, with bounds for
+    user input; the rest of RDEConfig (window limits, positional table) stays at its values."""
 
-    d_model: int = Field(256, ge=8)
-    n_heads: int = Field(8, ge=1)
-    n_layers: int = Field(3, ge=1)
-    d_ff: int = Field(1024, ge=8)
-    head_hidden: int = Field(128, ge=4)
-    decoder_hidden: int = Field(128, ge=4)
-    latent_dim: int = Field(8, ge=1)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    d_model: int = Field(_REFERENCE.d_model, ge=8)
+    n_heads: int = Field(_REFERENCE.n_heads, ge=1)
+    n_layers: int = Field(_REFERENCE.n_layers, ge=1)
+    d_ff: int = Field(_REFERENCE.d_ff, ge=8)
+    head_hidden: int = Field(_REFERENCE.head_hidden, ge=4)
+    decoder_hidden: int = Field(_REFERENCE.decoder_hidden, ge=4)
+    latent_dim: int = Field(_REFERENCE.latent_dim, ge=1)
+    dropout: float = Field(_REFERENCE.dropout, ge=0.0, lt=1.0)
 
     @model_validator(mode="after")
-    def _heads_divide(self) -> "RDEModelSize":
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+    def _buildable(self) -> "RDEModelSize":
+        problems = rde_config_problems(self.to_config(_REFERENCE.input_dim))
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def to_config(self, input_dim: int) -> RDEConfig:
+        """The model architecture for features of width `input_dim`."""
+        return dataclasses.replace(_REFERENCE, input_dim=input_dim, **self.model_dump())
 
 
 class RDETrainConfig(StrictModel):
@@ -35,7 +47,7 @@ class RDETrainConfig(StrictModel):
     model: RDEModelSize = RDEModelSize()
     window: int = Field(48, ge=12, le=96, description="Bars per regime window (T).")
     stride: int = Field(2, ge=1, description="Bars between the ends of consecutive training windows.")
-    train_fraction: float = Field(0.70, gt=0.0, lt=1.0)
+    train_fraction: float = Field(TRAIN_SHARE, gt=0.0, lt=1.0)
     val_fraction: float = Field(0.15, gt=0.0, lt=1.0)
     batch_size: int = Field(64, ge=1)
     max_epochs: int = Field(30, ge=1)

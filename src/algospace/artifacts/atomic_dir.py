@@ -1,4 +1,4 @@
-"""Atomic directory writes and checksums.
+"""Atomic directory writes: an artifact is replaced whole, in one step, or not at all.
 
 A save builds the whole artifact in a temporary sibling directory, fsyncs every file and
 directory, then puts it in place with one rename. Replacing an existing artifact uses Linux
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import logging
 import os
 import shutil
@@ -28,12 +27,6 @@ log = logging.getLogger(__name__)
 
 _TMP_TAG = ".tmp-"
 _OLD_TAG = ".old-"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def fsync_tree(root: Path) -> None:

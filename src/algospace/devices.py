@@ -1,4 +1,4 @@
-"""Device resolution for loading artifacts: `auto`, `cpu`, `cuda`, `cuda:N`, `mps`.
+"""Device resolution for training, engines and artifacts: `auto`, `cpu`, `cuda`, `cuda:N`, `mps`.
 
 A device that was asked for but is not there is an error, never a silent fallback to the CPU:
 a trading process that believes it runs on a GPU must not quietly run 10x slower.
