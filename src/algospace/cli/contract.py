@@ -92,5 +92,5 @@ def run(app: typer.Typer, argv: Sequence[str] | None = None, prog_name: str = "a
         else:
             os.environ[DEBUG_ENV] = debug_before
     if rv == EXIT_INTERRUPTED:
-        return fail("Interrupted", "stopped by Ctrl-C; files are written atomically, so none is half-written.", rv)
+        return fail("Interrupted", "stopped by Ctrl-C before the command finished.", rv)
     return rv if isinstance(rv, int) else EXIT_OK
