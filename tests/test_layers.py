@@ -20,6 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"_pydantic"},
     "data": {"io", "config"},
     "features": {"_pydantic", "hashing", "io", "data"},
+    "signals": {"data", "features"},
+    "sim": {"_pydantic", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
     "engines": {"config", "artifacts", "models", "features", "data"},  # config: the thread policy

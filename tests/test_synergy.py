@@ -82,7 +82,8 @@ def test_cooldown():
     assert [t for _, t in run(_Matcher(10, 5), first + after)] == [2, 10]
 
 
-def _stream(b5, b30, params):
+def _stream(b5, b30, params, components=None):
+    """Synergy events of the streaming detector; component signals are appended to `components` when given."""
     det = SynergyDetector(params)
     close30 = b30.index + pd.Timedelta(minutes=30)
     j, events = 0, []
@@ -93,6 +94,8 @@ def _stream(b5, b30, params):
         e = det.update(b5.iloc[i], 5)
         if e is not None:
             events.append(e)
+        if components is not None:
+            components.extend(det.last_signals)
     return events
 
 

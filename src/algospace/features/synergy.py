@@ -112,16 +112,28 @@ class SynergyContext:
     lvn_price: float  # NaN when the profile has no low-volume node
     lvn_strength: float
 
+    def missing(self) -> list[str]:
+        """Names of the values still NaN (indicator warm-up); the two optional levels never count."""
+        return [f.name for f in fields(self) if f.name not in _OPTIONAL_CONTEXT and not math.isfinite(getattr(self, f.name))]
+
+
+_OPTIONAL_CONTEXT = ("fvg_level_5m", "lvn_price")  # NaN means "no open gap / no node", not warm-up
+
 
 @dataclass(frozen=True)
 class SynergyEvent:
-    """A completed pattern: `time` is the open time of the 5-minute bar on whose close it completed."""
+    """A completed pattern: `time` is the open time of the 5-minute bar on whose close it completed.
+
+    A single component signal (`detect_signals`, `SynergyDetector.last_signals`) is the same
+    object with `type=None` and one signal, so `synergy_vector` serves both: its pattern one-hot
+    is all zero, the two absent kinds' strengths are 0 and its timing values (span, last gap) are 0.
+    """
 
     time: pd.Timestamp
-    type: SynergyType
+    type: SynergyType | None
     direction: int
     strength: float
-    signals: tuple[Signal, Signal, Signal]
+    signals: tuple[Signal, ...]
     context: SynergyContext
     window: int = 10  # the detector's window (bars), which scales the vector's timing values
 
@@ -129,6 +141,11 @@ class SynergyEvent:
     def bar(self) -> int:
         """Position of the completing 5-minute bar in the stream."""
         return self.signals[-1].bar
+
+    @property
+    def kind(self) -> str:
+        """The pattern name (TYPE_1..TYPE_4) or, for a component signal, its indicator (mlmi, nwrqk, fvg)."""
+        return self.type.value if self.type is not None else self.signals[0].name
 
 
 # ----------------------------------------------------------------------------- the 30-value vector
@@ -161,7 +178,7 @@ def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None) -
     if not isinstance(event, SynergyEvent):
         raise InputError(f"synergy_vector expects a SynergyEvent; received {type(event).__name__}.")
     c = event.context if context is None else context
-    need = [f.name for f in fields(c) if f.name not in ("fvg_level_5m", "lvn_price") and not math.isfinite(getattr(c, f.name))]
+    need = c.missing()
     if need:
         raise InputError(
             f"synergy_vector: context values {need} are NaN (indicator warm-up); events are only valid once every "
@@ -169,8 +186,13 @@ def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None) -
         )
     if c.atr_5m <= 0 or c.atr_30m <= 0 or c.close_5m <= 0:
         raise InputError(f"synergy_vector: ATRs and close must be > 0; received atr_5m={c.atr_5m}, atr_30m={c.atr_30m}, close={c.close_5m}.")
+    if len(event.signals) not in (1, 3) or (event.type is None) != (len(event.signals) == 1):
+        raise InputError(
+            f"synergy_vector: an event has 3 signals and a pattern type, or 1 signal and type None (a component "
+            f"signal); received {len(event.signals)} signal(s) with type {event.type!r}."
+        )
     s = {sig.name: sig for sig in event.signals}
-    first, second, third = event.signals
+    first, second, third = event.signals[0], event.signals[-2 if len(event.signals) > 1 else 0], event.signals[-1]
     d = float(event.direction)
     window = event.window
 
@@ -184,9 +206,7 @@ def synergy_vector(event: SynergyEvent, context: SynergyContext | None = None) -
         *(1.0 if event.type == t else 0.0 for t in SynergyType),
         d,
         event.strength,
-        s["mlmi"].strength,
-        s["nwrqk"].strength,
-        s["fvg"].strength,
+        *(s[k].strength if k in s else 0.0 for k in ("mlmi", "nwrqk", "fvg")),
         (third.bar - first.bar) / window,
         (third.bar - second.bar) / window,
         (c.mlmi_value - 50.0) / 50.0,
@@ -304,16 +324,26 @@ def _fvg_new_sizes(raw5: pd.DataFrame, bars_5m: pd.DataFrame) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- batch
-def detect_synergies(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, params: SynergyParams | None = None) -> list[SynergyEvent]:
-    """All synergy events over plain 5-minute and 30-minute bars of one instrument.
+@dataclass
+class _Visible:
+    """Every indicator signal keyed by the 5-minute bar on which it becomes visible, plus the raw
+    rows the event contexts are read from (shared by `detect_synergies` and `detect_signals`)."""
 
-    Indicators are computed in batch; the state machine then visits only the 5-minute bars
-    that carry a signal. Example:
-    `detect_synergies(make_bars(s, 5, "SPY"), make_bars(s, 30, "SPY"))`.
-    """
-    p = params or SynergyParams()
-    check_bars(bars_5m, "detect_synergies (5-minute bars)")
-    check_bars(bars_30m, "detect_synergies (30-minute bars)")
+    by_bar: dict[int, list[Signal]]
+    r5_cols: list[str]
+    r5_vals: np.ndarray
+    r30_rows: list[dict[str, float]]
+    latest30: np.ndarray  # last 30-minute bar closed by each 5-minute open (-1 before the first)
+    index: pd.DatetimeIndex
+
+    def context(self, t: int) -> SynergyContext:
+        j = int(self.latest30[t])
+        return _context(dict(zip(self.r5_cols, self.r5_vals[t])), self.r30_rows[j] if j >= 0 else None)
+
+
+def _visible(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, p: SynergyParams, who: str) -> _Visible:
+    check_bars(bars_5m, f"{who} (5-minute bars)")
+    check_bars(bars_30m, f"{who} (30-minute bars)")
     r5 = raw_5m(bars_5m, p.m5)
     r30 = raw_30m(bars_30m, p.m30)
     if p.fvg_event == "formation":
@@ -335,22 +365,54 @@ def detect_synergies(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, params: Syne
     for t in np.flatnonzero(fv != 0):
         row = dict(zip(r5_cols, r5_vals[t]))
         by_bar.setdefault(int(t), []).extend(_signal_5m(row, bars_5m.index[t], int(t), p))
+    return _Visible(by_bar, r5_cols, r5_vals, r30_rows, latest30, bars_5m.index)
+
+
+def detect_synergies(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, params: SynergyParams | None = None) -> list[SynergyEvent]:
+    """All synergy events over plain 5-minute and 30-minute bars of one instrument.
+
+    Indicators are computed in batch; the state machine then visits only the 5-minute bars
+    that carry a signal. Example:
+    `detect_synergies(make_bars(s, 5, "SPY"), make_bars(s, 30, "SPY"))`.
+    """
+    p = params or SynergyParams()
+    vis = _visible(bars_5m, bars_30m, p, "detect_synergies")
     matcher = _Matcher(p.window, p.cooldown)
     events = []
-    for t in sorted(by_bar):
-        done = matcher.step(t, by_bar[t])
+    for t in sorted(vis.by_bar):
+        done = matcher.step(t, vis.by_bar[t])
         if done is not None:
-            j = int(latest30[t])
-            ctx = _context(dict(zip(r5_cols, r5_vals[t])), r30_rows[j] if j >= 0 else None)
-            events.append(_event(bars_5m.index[t], done, ctx, p.window))
+            events.append(_event(vis.index[t], done, vis.context(t), p.window))
     return events
+
+
+def _component(sig: Signal, time: pd.Timestamp, ctx: SynergyContext, window: int) -> SynergyEvent:
+    return SynergyEvent(time, None, sig.direction, sig.strength, (sig,), ctx, window)
+
+
+def detect_signals(bars_5m: pd.DataFrame, bars_30m: pd.DataFrame, params: SynergyParams | None = None) -> list[SynergyEvent]:
+    """Every component signal of the synergy patterns (MLMI cross, NW-RQK turn, FVG) as a
+    one-signal `SynergyEvent` (`type=None`), on the 5-minute clock of `detect_synergies`.
+
+    Each is timed at the 5-minute bar on which it became visible, with that bar's context, and
+    several signals on one bar come in the detector's order. No pattern, window or cooldown
+    applies, so there are ~200x more of these than synergy events (the M-RMS needs thousands of
+    trades to learn from). `SynergyDetector.last_signals` gives the same events bar by bar.
+    """
+    p = params or SynergyParams()
+    vis = _visible(bars_5m, bars_30m, p, "detect_signals")
+    out = []
+    for t in sorted(vis.by_bar):
+        ctx = vis.context(t)
+        out.extend(_component(sg, vis.index[t], ctx, p.window) for sg in vis.by_bar[t])
+    return out
 
 
 def events_frame(events: list[SynergyEvent]) -> pd.DataFrame:
     """Events as a DataFrame indexed by event time (type, direction, strength, signal times)."""
     rows = [
         {
-            "type": e.type.value, "direction": e.direction, "strength": e.strength,
+            "type": e.kind, "direction": e.direction, "strength": e.strength,
             **{f"sig{i}": s.name for i, s in enumerate(e.signals, 1)},
             **{f"sig{i}_time": s.time for i, s in enumerate(e.signals, 1)},
         }
@@ -380,6 +442,7 @@ class SynergyDetector:
         self._t = -1
         self._last5: pd.Timestamp | None = None
         self._bars5: list[tuple[float, float]] = []  # (high, low) of the last 3 bars (formation sizes)
+        self.last_signals: list[SynergyEvent] = []  # component signals visible on the last 5-minute bar (detect_signals)
 
     def update(self, bar: Any, minutes: int) -> SynergyEvent | None:
         """Dispatch on the bar length: 30 -> `update_30m`, 5 -> `update_5m`."""
@@ -426,9 +489,12 @@ class SynergyDetector:
                     size += self._bars5[0][1] - h
             raw5 = {**raw5, "_new_gap_size": size}
         signals.extend(_signal_5m(raw5, ts, t, self.params))
+        self.last_signals = []
         if not signals:
             return None
+        ctx = _context(raw5, self._latest30)
+        self.last_signals = [_component(sg, ts, ctx, self.params.window) for sg in signals]
         done = self._matcher.step(t, signals)
         if done is None:
             return None
-        return _event(ts, done, _context(raw5, self._latest30), self.params.window)
+        return _event(ts, done, ctx, self.params.window)
