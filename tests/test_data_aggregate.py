@@ -275,17 +275,18 @@ def test_wrong_input_types_raise_our_errors(spy):
         make_bars(spy.to_numpy(), 30, "SPY")
     t = pd.Timestamp("2017-01-03 14:30", tz="UTC")
     b = BarBuilder(30, "SPY")
+    for item, match in [("abc", "received str"), ((t, 1.0), "received 2 values"), (42, "received int")]:
+        with pytest.raises(InputError, match=match):  # not a tick or bar at all
+            b.update(item)
+    # A tick or bar whose content is wrong: DataError, the one rule of every streamed bar (issue 9).
     for item, match in [
-        ("abc", "received str"),
         ((t, "x", 1), "'price' must be a number"),
         ((t, 1.0, None), "'volume' must be a number"),
         ({"timestamp": t, "high": 1, "low": 1, "close": 1, "volume": 1}, r"lacks \['open'\]"),
-        ((t, 1.0), "received 2 values"),
         (("not a time", 1.0, 1.0), "tz-aware timestamp"),
         ((t.tz_localize(None), 1.0, 1.0), "naive"),
-        (42, "received int"),
     ]:
-        with pytest.raises(InputError, match=match):
+        with pytest.raises(DataError, match=match):
             b.update(item)
     with pytest.raises(InputError, match="tz-aware timestamp"):
         b.advance("soon")

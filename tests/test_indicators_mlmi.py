@@ -11,7 +11,7 @@ from algospace.data import heikin_ashi
 from algospace.errors import InputError
 from algospace.features.causality import assert_causal
 from algospace.features.indicators import MLMI, MLMIParams, mlmi
-from algospace.features.indicators._bars import crosses, wma
+from algospace.features.indicators.kernels import crosses, wma
 from algospace.features.indicators.mlmi import knn_up_share
 
 

@@ -14,12 +14,13 @@ BASE = {"errors", "__init__"}  # everyone may raise our errors and read the pack
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_pydantic": set(),
+    "_lazy": set(),
     "hashing": set(),
     "io": set(),
     "devices": set(),
     "config": {"_pydantic"},
     "data": {"io", "config"},
-    "features": {"_pydantic", "hashing", "io", "data"},
+    "features": {"_pydantic", "_lazy", "hashing", "io", "data"},
     "signals": {"data", "features"},
     "sim": {"_pydantic", "data", "features", "signals"},
     "models": set(),
@@ -33,9 +34,6 @@ LAZY: dict[str, set[str]] = {
     "artifacts": {"features"},  # layout.read_feature_spec loads a stored FeatureSpec
     "evaluation": {"training"},  # to train the synthetic-regime model it evaluates
 }
-# Engineer "data" replaces training.rde.to_30m_bars with the one bars function in data/
-# (issue 9); until that lands this is the engine's one import from training/.
-PENDING = {("engines/rde.py", "training")}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
@@ -61,14 +59,8 @@ def test_every_package_imports_only_what_its_layer_allows() -> None:
         if package not in ALLOWED:  # cli/, __init__, __main__: the top, may import anything
             continue
         for target, lazy in _imports(path):
-            if target in BASE or target == package or (rel.as_posix(), target) in PENDING:
+            if target in BASE or target == package:
                 continue
             if target not in ALLOWED[package] and not (lazy and target in LAZY.get(package, set())):
                 bad.append(f"{rel}: imports {target}{' (in a function)' if lazy else ''}")
     assert not bad, "imports against docs/architecture.md:\n" + "\n".join(bad)
-
-
-def test_the_pending_exception_is_still_needed() -> None:
-    """When the engine no longer imports training/, PENDING must go (and this test with it)."""
-    for rel, target in PENDING:
-        assert (target, True) in _imports(ROOT / rel) or (target, False) in _imports(ROOT / rel)

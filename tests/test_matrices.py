@@ -131,7 +131,7 @@ def test_streaming_rejects_bad_bars():
     asm.update(bars.iloc[1])
     with pytest.raises(DataError, match="strictly increasing"):
         asm.update(bars.iloc[0])
-    with pytest.raises(InputError, match="timestamp"):
+    with pytest.raises(DataError, match="timestamp"):  # a bar's content: DataError, as for every stream (issue 9)
         Matrix5mAssembler().update({k: 1.0 for k in ("open", "high", "low", "close", "volume")})
     with pytest.raises(InputError, match="Extra inputs"):
         Matrix5mParams(windows=3)

@@ -43,3 +43,19 @@ def test_every_command_has_help_with_an_example():
         result = CliRunner().invoke(app, path + ["--help"])
         assert result.exit_code == 0, path
         assert "Example" in result.output, f"`algospace {' '.join(path)} --help` shows no example"
+
+
+def test_the_rde_does_not_import_the_signal_side():
+    """`algospace.features` imports lazily: the engine loads regime/ only (issue 9)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import algospace.engines.rde; "
+            "print(sorted(m for m in sys.modules if m.startswith('algospace.features.') and 'regime' not in m))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "indicators" not in out and "matrices" not in out and "synergy" not in out, out
+    import algospace.features as f
+
+    assert set(f.__all__) <= set(dir(f))
+    for name in f.__all__:
+        assert getattr(f, name) is not None

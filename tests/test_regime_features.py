@@ -137,7 +137,7 @@ def test_mmd_scores_match_brute_force(spy30: pd.DataFrame, fitted: FeatureSpec) 
     bars = spy30.iloc[:400]
     raw = fitted.transform(bars, scaled=False)
     st = fitted.state_
-    from algospace.features.regime._bars import bar_series
+    from algospace.features.regime.series import bar_series
 
     s = bar_series(bars.to_numpy(dtype=float)[:, :5])
     obs = mmd_mod.standardise(mmd_mod.raw_observations(s), st.obs_center, st.obs_scale)
@@ -226,13 +226,19 @@ def test_stream_rejects_out_of_order_and_bad_bars(fitted: FeatureSpec, spy30: pd
     bad["high"] = bad["close"] - 0.01
     with pytest.raises(DataError, match="contract"):
         stream.update(bad)
-    with pytest.raises(InputError, match="timestamp"):
+    # One error rule for a streamed bar (issue 9): InputError only when it is no bar at all;
+    # anything about its content, the timestamp included, is a DataError as in the batch path.
+    with pytest.raises(DataError, match="timestamp"):
         stream.update({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0})
     text = {**spy30.iloc[1].to_dict(), "timestamp": spy30.index[1], "close": "n/a"}
     with pytest.raises(DataError, match="numeric"):
         stream.update(text)
-    with pytest.raises(InputError, match="not a timestamp"):
+    with pytest.raises(DataError, match="not a timestamp"):
         stream.update({**spy30.iloc[1].to_dict(), "timestamp": "yesterday-ish"})
+    with pytest.raises(DataError, match="naive"):
+        stream.update({**spy30.iloc[1].to_dict(), "timestamp": spy30.index[1].tz_localize(None)})
+    with pytest.raises(InputError, match="expects a bar"):
+        stream.update(3.0)
 
 
 # ----- bad input -----

@@ -12,9 +12,7 @@ when a model-side name is first used).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from algospace._lazy import lazy_exports
 from algospace.errors import AlgoSpaceError, ArtifactError, ConfigError, DataError, InputError, NotFittedError
 
 __version__ = "0.1.0"
@@ -25,6 +23,7 @@ _LAZY = {
     "load_ticks": "algospace.data",
     "load_data": "algospace.data",
     "make_bars": "algospace.data",
+    "session_bars": "algospace.data",
     "BarBuilder": "algospace.data",
     "heikin_ashi": "algospace.data",
     "get_instrument": "algospace.data",
@@ -68,17 +67,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'algospace' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports("algospace", _LAZY, globals())
 
 
 __all__ = [

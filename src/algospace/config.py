@@ -32,6 +32,10 @@ class InstrumentConfig(StrictModel):
         description="Trading calendar: cme-globex, nyse-rth, forex, 24h or any pandas_market_calendars name (XLON, CME_Equity, ...).",
     )
     currency: str = "USD"
+    # Plausible magnitudes of the instrument's data (algospace.data.bounds); None keeps the default.
+    min_price: float | None = Field(None, gt=0, description="Smallest plausible price (default 1e-6).")
+    max_price: float | None = Field(None, gt=0, description="Largest plausible price (default 1e9).")
+    max_volume: float | None = Field(None, gt=0, description="Largest plausible volume of one row (default 1e15).")
 
     @field_validator("session")
     @classmethod
@@ -46,14 +50,6 @@ class InstrumentConfig(StrictModel):
         return v
 
 
-def _check_timezone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'America/Chicago' or 'UTC'") from exc
-    return name
 
 
 class DataConfig(StrictModel):
@@ -67,7 +63,9 @@ class DataConfig(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
+        from algospace.data.timezones import check_timezone
+
+        return check_timezone(v)
 
 
 class ThreadPolicy(StrictModel):

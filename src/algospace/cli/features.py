@@ -22,30 +22,6 @@ app = typer.Typer(
 
 
 
-def bars_30m(data: pd.DataFrame, instrument: str | None) -> pd.DataFrame:
-    """30-minute bars aligned to the instrument's sessions: ticks and finer bars are aggregated
-    with make_bars; 30-minute bars pass through. `instrument=None` lets the data layer resolve
-    it (the data's own instrument, e.g. ES for es-ticks, else the config's data.instrument)."""
-    from algospace.data import make_bars, resolve_instrument
-
-    inst = resolve_instrument(instrument, data)
-    if data.attrs.get("kind") == "ticks":
-        return make_bars(data, 30, inst)
-    if len(data) < 2:
-        raise InputError(f"Expected a bar history; got {len(data)} bars.")
-    step = pd.Series(data.index).diff().median()
-    if step < pd.Timedelta(minutes=30):
-        return make_bars(data, 30, inst)
-    if step == pd.Timedelta(minutes=30):
-        out = data.loc[:, ["open", "high", "low", "close", "volume"]]
-        out.attrs = {**data.attrs, "instrument": inst.name, "minutes": 30}
-        return out
-    raise InputError(
-        f"The regime features run on 30-minute bars; the input's typical bar spacing is {step}. "
-        "Pass ticks or 1-, 5- or 30-minute bars."
-    )
-
-
 def _check_enough_bars(bars: pd.DataFrame, data: str, n_fit: int | None, min_fit: int) -> None:
     """Say plainly when the data is too short, before any work: how many 30-minute bars it gave,
     how many fitting / one feature row need, and what to pass instead."""
@@ -126,7 +102,7 @@ def build(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from algospace.data import load_data
+    from algospace.data import load_data, resolve_instrument, session_bars
     from algospace.features import FeatureSpec
 
     if spec is not None and fit_until is not None:
@@ -136,7 +112,8 @@ def build(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
-        bars = bars_30m(load_data(data, **ro.read_options(format, time_column, timezone, dayfirst)), instrument)
+        frame = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
+        bars = session_bars(frame, 30, resolve_instrument(instrument, frame))
         if spec is not None:
             fitted = FeatureSpec.load(spec)
             _check_enough_bars(bars, data, None, fitted.params.min_fit_bars)

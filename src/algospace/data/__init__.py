@@ -5,16 +5,19 @@ Example::
 
     from algospace.data import sample, make_bars, heikin_ashi
     bars30 = make_bars(sample("spy-1m"), 30, "SPY")
+    bars30 = session_bars(sample("es-ticks"), 30)   # instrument from the data: ES
     ha = heikin_ashi(bars30)
 """
 
 from algospace.data.aggregate import Bar, BarBuilder, Tick, bars_to_frame, make_bars
+from algospace.data.bounds import DEFAULT_BOUNDS, Bounds
 from algospace.data.bars import BARS_COLUMNS, RepairChange, RepairReport, validate_bars
 from algospace.data.continuous_futures import Continuous, continuous
 from algospace.data.heikin_ashi import HeikinAshi, heikin_ashi
 from algospace.data.loaders import load_bars, load_ticks, validate_ticks
 from algospace.data.instruments import BUILTIN_INSTRUMENTS, Instrument, get_instrument, list_instruments, resolve_instrument
 from algospace.data.samples import SampleInfo, sample, samples
+from algospace.data.session_bars import session_bars
 from algospace.data.sources import load_data
 from algospace.data.calendars import CALENDARS, CME_GLOBEX, FOREX, NYSE_RTH, UTC_24H, ExchangeCalendar, get_calendar
 from algospace.data.sessions import SessionCalendar
@@ -22,6 +25,8 @@ from algospace.data.sessions import SessionCalendar
 __all__ = [
     "BARS_COLUMNS",
     "BUILTIN_INSTRUMENTS",
+    "Bounds",
+    "DEFAULT_BOUNDS",
     "CALENDARS",
     "CME_GLOBEX",
     "ExchangeCalendar",
@@ -51,6 +56,7 @@ __all__ = [
     "resolve_instrument",
     "sample",
     "samples",
+    "session_bars",
     "validate_bars",
     "validate_ticks",
 ]

@@ -2,26 +2,30 @@
 
 Contract (docs/data.md, "The bars contract"): a DataFrame indexed by a tz-aware UTC
 `timestamp` (bar open time) with float64 `open, high, low, close, volume`; strictly increasing
-unique timestamps; high >= max(open, close); low <= min(open, close); prices > 0;
-volume >= 0; every value finite.
+unique timestamps; high >= low; high >= max(open, close); low <= min(open, close); prices > 0;
+volume >= 0; every value finite and within the plausible magnitudes of `algospace.data.bounds`.
 
 Repair (`repair=True`) fixes only what can be fixed without inventing a price:
 - exact duplicate rows (same timestamp, same values) are dropped, the first kept;
-- out-of-order rows are moved into time order (stable sort);
+- out-of-order rows are moved into time order (stable sort); the report names the fewest rows
+  that moved (one swapped pair of rows is two moves);
+- a high below the low (the two swapped) is swapped back, reported as its own rule;
 - a high below max(open, close) is raised to max(open, close), a low above min(open, close) is
   lowered to min(open, close). The new value is a price that bar really traded (its open or
   close), no open/close changes, and every widened cell is reported row by row.
-Duplicates with different values, NaN/inf, prices <= 0, negative volume and bad timestamps
-are never repaired: there is no honest value to put there.
+Duplicates with different values, NaN/inf, prices <= 0, negative volume, implausible
+magnitudes and bad timestamps are never repaired: there is no honest value to put there.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from algospace.data.bounds import DEFAULT_BOUNDS, Bounds, bounds_of
 from algospace.errors import DataError
 
 BARS_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -100,11 +104,13 @@ def check_bars(
     *,
     repair: bool = False,
     line_offset: int | None = None,
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> tuple[pd.DataFrame, RepairReport]:
     """Validate (and with `repair`, fix) bars given as a UTC index and float64 OHLCV columns.
 
     Rows are numbered from 0 in input order; `line_offset` (2 for a CSV with a header) adds
-    the file line to messages. Returns the contract frame and the repair report.
+    the file line to messages; `bounds` are the plausible magnitudes (`algospace.data.bounds`).
+    Returns the contract frame and the repair report.
     """
     report = RepairReport(source=source, rows_in=len(values))
     if len(values) == 0:
@@ -137,6 +143,10 @@ def check_bars(
             f"{_where(source, i, at(i), line_offset)}, column 'volume': negative volume {arr['volume'][i]} "
             f"({bad.size} such rows); expected volume >= 0. Fix the source data."
         )
+    out_of_bounds = bounds.violation(arr)
+    if out_of_bounds is not None:
+        i, col, value, bound, count = out_of_bounds
+        raise DataError(bounds.message(_where(source, i, at(i), line_offset), col, value, bound, count))
 
     # Time order and uniqueness.
     order_bad = np.flatnonzero(np.diff(ts) < 0) + 1
@@ -159,8 +169,7 @@ def check_bars(
             + (_MISREAD_DATES.format(n=n_out) if n_out > MAX_REORDER else "Sort the file, or load with repair=True.")
         )
     if repair and order_bad.size:
-        running_max = np.maximum.accumulate(ts)
-        moved = np.flatnonzero(ts < running_max)
+        moved = _moved_rows(ts)
         if moved.size > MAX_REORDER:
             i = int(moved[0])
             raise DataError(
@@ -196,6 +205,21 @@ def check_bars(
         ts, rows = ts[keep], rows[keep]
         arr = {c: v[keep] for c, v in arr.items()}
 
+    swapped = np.flatnonzero(arr["high"] < arr["low"])
+    if swapped.size and not repair:
+        i = int(swapped[0])
+        raise DataError(
+            f"{_where(source, int(rows[i]), pd.Timestamp(int(ts[i]), tz='UTC'), line_offset)}, columns 'high'/'low': "
+            f"high < low (high {arr['high'][i]}, low {arr['low'][i]}; {swapped.size} such rows): high and low look "
+            "swapped. Fix the data, or load with repair=True to swap them back (reported row by row)."
+        )
+    for i in swapped:
+        report.changes.append(
+            RepairChange(int(rows[i]), str(pd.Timestamp(int(ts[i]), tz="UTC")), "high/low", "swapped high/low back",
+                         float(arr["high"][i]), float(arr["low"][i]))
+        )
+    if swapped.size:
+        arr["high"], arr["low"] = np.maximum(arr["high"], arr["low"]), np.minimum(arr["high"], arr["low"])
     hi_need = np.maximum(arr["open"], arr["close"])
     lo_need = np.minimum(arr["open"], arr["close"])
     for col, bad_mask, need, rule in (
@@ -224,8 +248,35 @@ def check_bars(
     return out, report
 
 
-def validate_bars(bars: pd.DataFrame, source: str = "bars") -> pd.DataFrame:
+def _moved_rows(ts: np.ndarray) -> np.ndarray:
+    """The fewest rows whose moving puts `ts` in time order: every row off one longest
+    non-decreasing subsequence (patience sorting, O(n log n)). One swapped pair of rows is two
+    moves, not every row between them."""
+    tails: list[int] = []  # tails[k]: smallest last value of a kept run of length k + 1
+    tail_at: list[int] = []  # the row holding tails[k]
+    parent = np.full(len(ts), -1, dtype=np.int64)
+    values = ts.tolist()
+    for i, t in enumerate(values):
+        k = bisect.bisect_right(tails, t)
+        if k == len(tails):
+            tails.append(t)
+            tail_at.append(i)
+        else:
+            tails[k], tail_at[k] = t, i
+        parent[i] = tail_at[k - 1] if k else -1
+    keep = np.zeros(len(ts), dtype=bool)
+    j = tail_at[-1] if tail_at else -1
+    while j >= 0:
+        keep[j] = True
+        j = int(parent[j])
+    return np.flatnonzero(~keep)
+
+
+def validate_bars(bars: pd.DataFrame, source: str = "bars", bounds: Bounds | None = None) -> pd.DataFrame:
     """Raise DataError unless `bars` satisfies the bars contract; returns `bars` unchanged.
+
+    `bounds` (plausible magnitudes) default to those of the instrument `bars.attrs` names, else
+    the package defaults (`algospace.data.bounds`).
 
     Example: ``validate_bars(df)`` before feeding a hand-built frame to features.
     """
@@ -244,7 +295,7 @@ def validate_bars(bars: pd.DataFrame, source: str = "bars") -> pd.DataFrame:
     for c in BARS_COLUMNS:
         if bars[c].dtype != np.float64:
             raise DataError(f"{source}, column '{c}': dtype {bars[c].dtype}; expected float64. Use .astype('float64').")
-    check_bars(bars.index, bars, source, repair=False)
+    check_bars(bars.index, bars, source, repair=False, bounds=bounds_of(bars) if bounds is None else bounds)
     return bars
 
 

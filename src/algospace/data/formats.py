@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from algospace.data.bars import BARS_COLUMNS
 from algospace.errors import DataError, InputError
 
 FORMATS: dict[str, str] = {
@@ -34,7 +35,7 @@ FORMATS: dict[str, str] = {
     "yfinance": "yfinance CSV: 'Datetime' or 'Date' with Open/High/Low/Close/Volume; 'Adj Close' ignored",
     "plain": "a 'timestamp', 'datetime', 'date' or 'time' column (or --time-column) with open/high/low/close/volume or price/volume",
 }
-BARS = ("open", "high", "low", "close", "volume")
+BARS = BARS_COLUMNS  # the one OHLCV list
 TICKS = ("price", "volume")
 _TIME_NAMES = ("timestamp", "datetime", "date_time", "date time", "time", "date", "gmt time", "local time", "ts", "dt")
 _ALIASES = {

@@ -20,7 +20,7 @@ from scipy.signal import lfilter
 from algospace.data.bars import BARS_COLUMNS
 from algospace.errors import DataError, InputError
 
-_OHLC = ("open", "high", "low", "close")
+_OHLC = BARS_COLUMNS[:4]
 
 
 def heikin_ashi(bars: pd.DataFrame) -> pd.DataFrame:

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.data.bars import RepairReport
+from algospace.data.bars import BARS_COLUMNS, RepairReport
 from algospace.data.instruments import Instrument, get_instrument, resolve_instrument
+from algospace.data.loaders import TICKS_COLUMNS
 from algospace.data.sources import open_source
+from algospace.errors import DataError
 
 _TICK_GAP = pd.Timedelta(minutes=5)  # a trading silence this long inside a session counts as a gap
 
@@ -102,6 +104,11 @@ def describe(source: str | Path | pd.DataFrame, instrument: str | Instrument | N
         src = open_source(source, repair=True, **read)
         frame, name, kind, report = src.frame, src.name, src.kind, src.report
     inst = resolve_instrument(instrument, frame)
+    cols = list(BARS_COLUMNS) if kind == "bars" else list(TICKS_COLUMNS)
+    out_of_bounds = inst.bounds.violation({c: frame[c].to_numpy(dtype=np.float64) for c in cols})
+    if out_of_bounds is not None:  # the loader checked the default bounds; the instrument may set its own
+        i, col, value, bound, count = out_of_bounds
+        raise DataError(inst.bounds.message(f"{name}: row {i} at {frame.index[i]}", col, value, bound, count, inst.name))
     cal = inst.calendar
     ts = frame.index.as_unit("ns").asi8
     so, _, inside = cal.locate(frame.index)

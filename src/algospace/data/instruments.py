@@ -17,15 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from algospace.data.bounds import DEFAULT_BOUNDS, Bounds
 from algospace.data.calendars import ExchangeCalendar, get_calendar
-from algospace.errors import InputError
+from algospace.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Instrument:
-    """A tradable symbol: `point_value` currency per 1.0 price move per contract, `tick_size` grid."""
+    """A tradable symbol: `point_value` currency per 1.0 price move per contract, `tick_size` grid,
+    `bounds` the plausible price and volume magnitudes of its data."""
 
     name: str
     point_value: float
@@ -33,6 +35,7 @@ class Instrument:
     session: str
     currency: str = "USD"
     description: str = ""
+    bounds: Bounds = DEFAULT_BOUNDS
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.point_value) and self.point_value > 0):
@@ -95,7 +98,12 @@ def list_instruments() -> dict[str, Instrument]:
         key = ic.name.upper()
         if key in out:
             log.info("config instrument %s overrides the built-in spec", key)
-        out[key] = Instrument(key, ic.point_value, ic.tick_size, ic.session, ic.currency, "user-defined (config)")
+        given = {k: getattr(ic, k) for k in ("min_price", "max_price", "max_volume") if getattr(ic, k, None) is not None}
+        try:
+            bounds = Bounds(**{**DEFAULT_BOUNDS.__dict__, **given})
+        except InputError as exc:
+            raise ConfigError(f"instruments: {ic.name}: {exc}") from exc
+        out[key] = Instrument(key, ic.point_value, ic.tick_size, ic.session, ic.currency, "user-defined (config)", bounds)
     return out
 
 

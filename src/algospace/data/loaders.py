@@ -28,21 +28,29 @@ import numpy as np
 import pandas as pd
 
 from algospace.data.bars import BARS_COLUMNS, RepairReport, check_bars
-from algospace.data.formats import Table, parse_date_layout, read_table, shift_close_stamps
+from algospace.data.bounds import DEFAULT_BOUNDS, Bounds, bounds_of
+from algospace.data.timezones import check_timezone
+from algospace.data.formats import TICKS, Table, parse_date_layout, read_table, shift_close_stamps
 from algospace.errors import DataError, InputError
 
 log = logging.getLogger(__name__)
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 _EPOCH_RE = r"[+-]?\d+"  # a whole CSV cell of digits: an epoch time, not a date
-TICKS_COLUMNS: tuple[str, ...] = ("price", "volume")
+TICKS_COLUMNS: tuple[str, ...] = TICKS  # the one ticks column list (formats.TICKS)
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")  # pandas decompresses these CSVs by suffix
 
 
 def _defaults(timestamp_column: str | None, timezone: str | None) -> tuple[str, str]:
     from algospace.config import get_config
 
     cfg = get_config().data
-    return timestamp_column or cfg.timestamp_column, timezone or cfg.timezone
+    tz = timezone or cfg.timezone
+    try:
+        check_timezone(tz)  # refused even when every timestamp carries its own offset
+    except ValueError as exc:
+        raise InputError(f"timezone={tz!r}: {exc}.") from exc
+    return timestamp_column or cfg.timestamp_column, tz
 
 
 def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
@@ -51,9 +59,14 @@ def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
         raise InputError(f"Expected a file path (str or pathlib.Path) to a CSV or Parquet file; received {type(path).__name__} {path!r}.")
     p = Path(path)
     name = str(p)
+    if p.is_dir():
+        raise DataError(f"{name}: is a directory; expected a CSV or Parquet file (pass the file inside it).")
     if not p.is_file():
-        raise DataError(f"{name}: file not found; expected an existing CSV or Parquet file.")
+        what = "not a regular file (a FIFO, socket or device)" if p.exists() else "file not found"
+        raise DataError(f"{name}: {what}; expected an existing CSV or Parquet file.")
     suffixes = [s.lower() for s in p.suffixes]
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
     if suffixes and suffixes[-1] in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(p)
@@ -65,6 +78,11 @@ def _read_table(path: str | Path) -> tuple[pd.DataFrame, str, int | None]:
     if ".csv" in suffixes or ".txt" in suffixes:
         if p.stat().st_size == 0:
             raise DataError(f"{name}: empty file (0 bytes); expected a header line and at least one row.")
+        if head.startswith(b"PAR1"):
+            raise DataError(f"{name}: is a Parquet file (it starts with the Parquet magic bytes PAR1), named {p.suffix}; rename it to .parquet.")
+        if suffixes[-1] not in _COMPRESSED and b"\x00" in head:
+            what = "holds only NUL bytes" if not head.strip(b"\x00") else "is binary (it holds NUL bytes)"
+            raise DataError(f"{name}: {what}, not CSV text; expected a header line and rows of comma-separated values.")
         try:
             frame = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
@@ -111,7 +129,7 @@ def parse_timestamps(
         if nat.size:
             raise fail(int(nat[0]), f"missing timestamp (NaT) ({nat.size} such rows); every row needs a time.")
         idx = idx.tz_convert("UTC") if idx.tz is not None else _localize(idx, timezone, name, column, line_offset)
-        return idx.as_unit("ns").rename("timestamp")
+        return _as_ns(idx, fail)
     if pd.api.types.is_integer_dtype(col.dtype):
         nat = np.flatnonzero(col.isna().to_numpy())
         if nat.size:
@@ -149,6 +167,9 @@ def parse_timestamps(
     has_off = text.str.contains(_OFFSET_RE).to_numpy(dtype=bool)
     if has_off.any() and not has_off.all():
         i = int(np.flatnonzero(has_off != has_off[0])[0])
+        for j in (0, i):  # text that is no date at all is "cannot be parsed", whatever its offset
+            if pd.isna(pd.to_datetime(text.iloc[j], errors="coerce", format="mixed")):
+                raise fail(j, f"cannot parse {text.iloc[j]!r} as a date-time; expected e.g. 2019-03-01 09:30:00 or 2019-03-01T14:30:00Z.")
         raise fail(
             i,
             f"{text.iloc[i]!r} {'has' if has_off[i] else 'lacks'} a UTC offset while row 0 ({text.iloc[0]!r}) "
@@ -167,6 +188,26 @@ def parse_timestamps(
         raise fail(i, f"cannot parse {text.iloc[i]!r} as a date-time ({bad.size} such rows); expected e.g. 2019-03-01 09:30:00 or 2019-03-01T14:30:00Z.")
     idx = pd.DatetimeIndex(parsed)
     idx = idx.tz_convert("UTC") if aware else _localize(idx, timezone, name, column, line_offset)
+    return _as_ns(idx, fail)
+
+
+_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _as_ns(idx: pd.DatetimeIndex, fail: Callable[[int, str], DataError]) -> pd.DatetimeIndex:
+    """The index in nanoseconds, the unit every frame here uses; a time outside its range
+    (1677-09-21 .. 2262-04-11) is a DataError naming the row, not pandas' OutOfBoundsDatetime."""
+    factor = _NS_PER_UNIT[idx.unit]
+    vals = idx.asi8
+    hi, lo = pd.Timestamp.max.value // factor, pd.Timestamp.min.value // factor + 1
+    bad = np.flatnonzero((vals > hi) | (vals < lo))
+    if bad.size:
+        i = int(bad[0])
+        raise fail(
+            i,
+            f"timestamp {idx[i]} lies outside {pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}, the range "
+            f"of nanosecond timestamps ({bad.size} such rows); fix or remove those rows.",
+        )
     return idx.as_unit("ns").rename("timestamp")
 
 
@@ -221,18 +262,20 @@ def _localize(idx: pd.DatetimeIndex, timezone: str, name: str, column: str, line
 
 @overload
 def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[False] = ...,
-              format: str | None = ..., dayfirst: bool | None = ...) -> pd.DataFrame: ...
+              format: str | None = ..., dayfirst: bool | None = ..., bounds: Bounds | None = ...) -> pd.DataFrame: ...
 @overload
 def load_bars(path: str | Path, *, timestamp_column: str | None = ..., timezone: str | None = ..., repair: Literal[True],
-              format: str | None = ..., dayfirst: bool | None = ...) -> tuple[pd.DataFrame, RepairReport]: ...
+              format: str | None = ..., dayfirst: bool | None = ..., bounds: Bounds | None = ...) -> tuple[pd.DataFrame, RepairReport]: ...
 def load_bars(
     path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, repair: bool = False,
-    format: str | None = "auto", dayfirst: bool | None = None,
+    format: str | None = "auto", dayfirst: bool | None = None, bounds: Bounds | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, RepairReport]:
     """Load an OHLCV CSV/Parquet file as contract bars; DataError on any broken rule.
 
-    With `repair=True` returns `(bars, RepairReport)` after dropping exact duplicates, sorting
-    and widening high/low to cover open/close (see `algospace.data.bars`); never invents prices.
+    With `repair=True` returns `(bars, RepairReport)` after dropping exact duplicates, sorting,
+    swapping back swapped high/low and widening high/low to cover open/close (see
+    `algospace.data.bars`); never invents prices. `bounds`: plausible magnitudes (default
+    `algospace.data.bounds.DEFAULT_BOUNDS`; an instrument's are `get_instrument(name).bounds`).
     `format` names the file's layout (`algospace.data.formats.FORMATS`; "auto" detects it) and
     `dayfirst` the order of ambiguous dates such as 02.01.2017 (None: inferred from the whole
     column, refused when it stays ambiguous). `attrs` hold the format and what it changed.
@@ -242,7 +285,7 @@ def load_bars(
     table, index = _read_any(path, "bars", timestamp_column, timezone, format, dayfirst)
     name, line_offset = table.name, table.line_offset
     values = pd.DataFrame({c: _numbers(table.frame[c], c, name, line_offset) for c in BARS_COLUMNS})
-    bars, report = check_bars(index, values, name, repair=repair, line_offset=line_offset)
+    bars, report = check_bars(index, values, name, repair=repair, line_offset=line_offset, bounds=bounds or DEFAULT_BOUNDS)
     bars.attrs.update({"format": table.format, "notes": list(table.notes)})
     return (bars, report) if repair else bars
 
@@ -270,8 +313,12 @@ def _read_any(
     return table, index
 
 
-def check_ticks(index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, name: str, line_offset: int | None = None) -> pd.DataFrame:
-    """Validate ticks (finite, price > 0, volume >= 0, non-decreasing time); return the contract frame."""
+def check_ticks(
+    index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, name: str, line_offset: int | None = None,
+    bounds: Bounds = DEFAULT_BOUNDS,
+) -> pd.DataFrame:
+    """Validate ticks (finite, price > 0, volume >= 0, plausible magnitudes, non-decreasing time);
+    return the contract frame."""
     if len(price) == 0:
         raise DataError(f"{name}: no ticks (empty file or frame); expected at least one row.")
     for col, arr in (("price", price), ("volume", volume)):
@@ -287,6 +334,10 @@ def check_ticks(index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, 
     if bad.size:
         i = int(bad[0])
         raise DataError(f"{_where(name, i, line_offset)}, column 'volume': negative volume {volume[i]} ({bad.size} such rows); expected volume >= 0.")
+    out_of_bounds = bounds.violation({"price": price, "volume": volume})
+    if out_of_bounds is not None:
+        i, col, value, bound, count = out_of_bounds
+        raise DataError(bounds.message(f"{_where(name, i, line_offset)} at {index[i]}", col, value, bound, count))
     ts = index.as_unit("ns").asi8
     bad = np.flatnonzero(np.diff(ts) < 0) + 1
     if bad.size:
@@ -298,21 +349,23 @@ def check_ticks(index: pd.DatetimeIndex, price: np.ndarray, volume: np.ndarray, 
     return pd.DataFrame({"price": price, "volume": volume}, index=pd.DatetimeIndex(index, name="timestamp").tz_convert("UTC").as_unit("ns"))
 
 
-def validate_ticks(ticks: pd.DataFrame, source: str = "ticks") -> pd.DataFrame:
+def validate_ticks(ticks: pd.DataFrame, source: str = "ticks", bounds: Bounds | None = None) -> pd.DataFrame:
     """Raise DataError unless `ticks` is a ticks frame (UTC index, finite price > 0, volume >= 0,
-    non-decreasing time); returns `ticks` unchanged."""
+    plausible magnitudes, non-decreasing time); returns `ticks` unchanged. `bounds` default to
+    the instrument `ticks.attrs` names, else the package defaults."""
     if not isinstance(ticks, pd.DataFrame) or not isinstance(ticks.index, pd.DatetimeIndex) or ticks.index.tz is None:
         raise DataError(f"{source}: expected a DataFrame indexed by a tz-aware UTC DatetimeIndex; found {type(ticks).__name__}. Use load_ticks.")
     missing = [c for c in TICKS_COLUMNS if c not in ticks.columns]
     if missing:
         raise DataError(f"{source}: missing column(s) {missing}; expected {list(TICKS_COLUMNS)}.")
-    check_ticks(ticks.index, ticks["price"].to_numpy(dtype=np.float64), ticks["volume"].to_numpy(dtype=np.float64), source)
+    check_ticks(ticks.index, ticks["price"].to_numpy(dtype=np.float64), ticks["volume"].to_numpy(dtype=np.float64), source,
+                bounds=bounds_of(ticks) if bounds is None else bounds)
     return ticks
 
 
 def load_ticks(
     path: str | Path, *, timestamp_column: str | None = None, timezone: str | None = None, format: str | None = "auto",
-    dayfirst: bool | None = None,
+    dayfirst: bool | None = None, bounds: Bounds | None = None,
 ) -> pd.DataFrame:
     """Load a trades file (timestamp, price, volume) as ticks: UTC index, float64 price/volume.
 
@@ -324,7 +377,7 @@ def load_ticks(
     name, line_offset = table.name, table.line_offset
     price = _numbers(table.frame["price"], "price", name, line_offset)
     volume = _numbers(table.frame["volume"], "volume", name, line_offset)
-    ticks = check_ticks(index, price, volume, name, line_offset)
+    ticks = check_ticks(index, price, volume, name, line_offset, bounds or DEFAULT_BOUNDS)
     ticks.attrs.update({"format": table.format, "notes": list(table.notes)})
     return ticks
 

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from algospace.data.bars import BARS_COLUMNS
+from algospace.data.loaders import TICKS_COLUMNS
+from algospace.data.session_bars import data_instrument
 from algospace.engines.threads import ThreadPolicy, aoti_threads, intra_op_threads, resolve_policy, threads_for
 from algospace.errors import ArtifactError, InputError
 from algospace.features.regime.window import window_view
@@ -279,16 +282,20 @@ class RegimeDetectionEngine:
             return np.concatenate([self._encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     def features(self, bars: pd.DataFrame) -> pd.DataFrame:
-        """Bars (1- or 30-minute) -> the 155 features under this artifact's fitted spec."""
-        from algospace.training.rde import to_30m_bars
+        """Ticks or bars (1- to 30-minute) -> the 155 features under this artifact's fitted spec.
 
-        instrument = self.training.get("instrument", "SPY")
-        return self.feature_spec.transform(to_30m_bars(bars, instrument))
+        The 30-minute bars follow the sessions of the data's own instrument (`attrs`), else
+        the one the artifact was trained on.
+        """
+        from algospace.data import session_bars
+
+        instrument = data_instrument(None, bars) if isinstance(bars, pd.DataFrame) else None
+        return self.feature_spec.transform(session_bars(bars, 30, instrument or self.training.get("instrument")))
 
     def regime_series(self, bars_or_features: pd.DataFrame, window: int | None = None, batch_size: int = 256) -> pd.DataFrame:
         """The regime vector at every bar with a full causal window (window ending at that bar).
 
-        Given bars (1- or 30-minute), features are built with the artifact's fitted spec. Given
+        Given ticks or bars (1- to 30-minute), features are built with the artifact's fitted spec. Given
         features, they must come from that spec (`engine.features(...)` or the spec's
         `transform`, whose output carries the spec fingerprint in `attrs`).
         """
@@ -309,10 +316,13 @@ class RegimeDetectionEngine:
             if not frame.index.is_monotonic_increasing or not frame.index.is_unique:
                 raise InputError("regime_series needs feature rows in strictly increasing timestamp order.")
             feats = frame
-        elif {"open", "high", "low", "close", "volume"} <= set(frame.columns):
+        elif set(BARS_COLUMNS) <= set(frame.columns) or set(TICKS_COLUMNS) <= set(frame.columns):
             feats = self.features(frame)
         else:
-            raise InputError("regime_series needs bars (open, high, low, close, volume) or the spec's feature columns.")
+            raise InputError(
+                f"regime_series needs bars ({', '.join(BARS_COLUMNS)}), ticks ({', '.join(TICKS_COLUMNS)}) "
+                "or the spec's feature columns."
+            )
         if len(feats) < t:
             raise InputError(f"regime_series needs at least {t} feature rows for one window; got {len(feats)}.")
         if not all(dt.kind == "f" for dt in feats.dtypes):

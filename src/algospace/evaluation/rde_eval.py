@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from algospace.data.session_bars import session_bars
 from algospace.evaluation.hmm_baseline import baseline_observations, fit_hmm, forward_filter
 from algospace.evaluation.metrics import r2_score_oos, regime_scores
 from algospace.evaluation.synthetic import DEFAULT_REGIMES, generate_regime_bars
@@ -96,9 +97,7 @@ def synthetic_regime_eval(cfg: RDETrainConfig, days: int = 400, seed: int = 0, p
     y = truth.reindex(test_idx).to_numpy()
 
     # Baseline on the same 30-minute bars: fitted on the training part, forward-filtered.
-    from algospace.training.rde import to_30m_bars
-
-    bars30 = to_30m_bars(bars, "SPY")
+    bars30 = session_bars(bars, 30, "SPY")
     obs = baseline_observations(bars30)
     mu, sd = obs.loc[obs.index < val_start].mean(), obs.loc[obs.index < val_start].std()
     z = ((obs - mu) / sd).to_numpy()
@@ -131,10 +130,8 @@ def daily_realised_vol(bars_1m: pd.DataFrame, tz: str = "America/New_York") -> p
 
 def volatility_eval(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: pd.Timestamp) -> dict[str, Any]:
     """Out-of-sample R^2 for next-day log realised vol: trailing vol alone vs trailing vol + regime."""
-    from algospace.training.rde import to_30m_bars
-
     rv = np.log(daily_realised_vol(bars_1m))
-    vectors = engine.regime_series(to_30m_bars(bars_1m, "SPY"))
+    vectors = engine.regime_series(session_bars(bars_1m, 30))
     vday = vectors.index.tz_convert("America/New_York").normalize()
     last = vectors.groupby(vday).tail(1)  # vector at the day's last bar: known at the close
     last.index = last.index.tz_convert("America/New_York").normalize()
@@ -205,9 +202,7 @@ def plot_spy(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: p
     """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
     from sklearn.cluster import KMeans
 
-    from algospace.training.rde import to_30m_bars
-
-    bars30 = to_30m_bars(bars_1m, "SPY")
+    bars30 = session_bars(bars_1m, 30)
     vectors = engine.regime_series(bars30)
     train = vectors.loc[vectors.index < test_start].to_numpy()
     test = vectors.loc[vectors.index >= test_start]

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from algospace.data.bars import BARS_COLUMNS
 from algospace.errors import InputError
-
-BARS_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 def perturb_after(bars: pd.DataFrame, cut: pd.Timestamp | int, seed: int = 0, scale: float = 0.05) -> pd.DataFrame:

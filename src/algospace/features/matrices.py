@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
 from algospace.data import HeikinAshi, heikin_ashi
+from algospace.data.timezones import check_timezone
 from algospace.errors import DataError, InputError
 from algospace.features.indicators import (
     ATR,
@@ -50,8 +50,9 @@ from algospace.features.indicators import (
     nwrqk,
     rsi,
 )
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, layout_fingerprint
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock
+from algospace.features.indicators.parameters import Params, layout_fingerprint
 
 MATRIX_30M_COLUMNS = (
     "mlmi_value", "mlmi_signal", "nwrqk_value", "nwrqk_slope", "lvn_distance", "lvn_strength", "hour_sin", "hour_cos",
@@ -70,58 +71,48 @@ RAW_5M_COLUMNS = (
 )
 
 
-class Matrix30mParams(Params):
-    """Parameters of the 30-minute assembler (and of the 30-minute half of the synergy detector)."""
+class _MatrixParams(Params):
+    """What both assemblers' parameters share: the clock of the hour encoding and the layout
+    fingerprint (kind and columns set by each subclass)."""
 
-    window: int = Field(48, ge=1)
-    atr_period: int = Field(14, ge=1)
-    rsi_period: int = Field(14, ge=1)
-    clip: float = Field(10.0, gt=0)  # bound for ATR-unit values
+    _layout: ClassVar[tuple[str, tuple[str, ...]]]
     timezone: str = "America/New_York"  # clock of the hour-of-day encoding (exchange time)
-    mlmi: MLMIParams = MLMIParams()
-    nwrqk: NWRQKParams = NWRQKParams()
-    lvn: LVNParams = LVNParams()
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
+        return check_timezone(v)
 
     def fingerprint(self) -> str:
-        """sha256 of the 30-minute matrix layout (columns, scaling version, every parameter)."""
-        return layout_fingerprint("matrix_30m", MATRIX_LAYOUT_VERSION, MATRIX_30M_COLUMNS, self)
+        """sha256 of the matrix layout (columns, scaling version, every parameter)."""
+        kind, columns = self._layout
+        return layout_fingerprint(kind, MATRIX_LAYOUT_VERSION, columns, self)
 
 
-class Matrix5mParams(Params):
+class Matrix30mParams(_MatrixParams):
+    """Parameters of the 30-minute assembler (and of the 30-minute half of the synergy detector)."""
+
+    _layout = ("matrix_30m", MATRIX_30M_COLUMNS)
+    window: int = Field(48, ge=1)
+    atr_period: int = Field(14, ge=1)
+    rsi_period: int = Field(14, ge=1)
+    clip: float = Field(10.0, gt=0)  # bound for ATR-unit values
+    mlmi: MLMIParams = MLMIParams()
+    nwrqk: NWRQKParams = NWRQKParams()
+    lvn: LVNParams = LVNParams()
+
+
+class Matrix5mParams(_MatrixParams):
     """Parameters of the 5-minute assembler (and of the 5-minute half of the synergy detector)."""
 
+    _layout = ("matrix_5m", MATRIX_5M_COLUMNS)
     window: int = Field(60, ge=1)
     atr_period: int = Field(14, ge=1)
     rsi_period: int = Field(14, ge=1)
     momentum: int = Field(5, ge=1)  # bars of the momentum column
     volume_lookback: int = Field(20, ge=1)  # bars of the volume-ratio mean (before the current bar)
     clip: float = Field(10.0, gt=0)
-    timezone: str = "America/New_York"
     fvg: FVGParams = FVGParams()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, v: str) -> str:
-        return _check_timezone(v)
-
-    def fingerprint(self) -> str:
-        """sha256 of the 5-minute matrix layout (columns, scaling version, every parameter)."""
-        return layout_fingerprint("matrix_5m", MATRIX_LAYOUT_VERSION, MATRIX_5M_COLUMNS, self)
-
-
-def _check_timezone(tz: str) -> str:
-    """An IANA time-zone name the hour encoding can use; checked when the parameters are built,
-    not on the first bar."""
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise ValueError(f"unknown IANA time zone {tz!r}; use a name like 'America/New_York' or 'UTC'") from exc
-    return tz
 
 
 def _hours(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
@@ -228,14 +219,13 @@ class Raw30mStream:
 
     def __init__(self, params: Matrix30mParams | None = None) -> None:
         self.params = p = params or Matrix30mParams()
-        self._clock = StreamClock("Raw30mStream", need_time=True)
+        self._clock = StreamClock("Raw30mStream.update", need_time=True)
         self._ha = HeikinAshi()
         self._atr, self._rsi = ATR(p.atr_period), RSI(p.rsi_period)
         self._mlmi, self._nwrqk, self._lvn = MLMI(p.mlmi), NWRQK(p.nwrqk), LVN(p.lvn)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, o, h, lo, c, v = coerce_bar(bar, "Raw30mStream")
-        self._clock.check(ts)
+        ts, o, h, lo, c, v = self._clock.read(bar)
         ha = self._ha.update({"open": o, "high": h, "low": lo, "close": c, "volume": v})
         row = {"close": c, "atr": self._atr.step(h, lo, c), "rsi": self._rsi.step(c)}
         row.update(self._mlmi.step(ha["close"]))
@@ -250,14 +240,13 @@ class Raw5mStream:
 
     def __init__(self, params: Matrix5mParams | None = None) -> None:
         self.params = p = params or Matrix5mParams()
-        self._clock = StreamClock("Raw5mStream", need_time=True)
+        self._clock = StreamClock("Raw5mStream.update", need_time=True)
         self._atr, self._rsi, self._fvg = ATR(p.atr_period), RSI(p.rsi_period), FVG(p.fvg)
         self._closes: deque[float] = deque(maxlen=p.momentum + 1)
         self._vols: deque[float] = deque(maxlen=p.volume_lookback + 1)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, v = coerce_bar(bar, "Raw5mStream")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, v = self._clock.read(bar)
         p = self.params
         row = {"close": c, "atr": self._atr.step(h, lo, c), "rsi": self._rsi.step(c)}
         row.update(self._fvg.step(h, lo, c))
@@ -359,9 +348,18 @@ def all_windows(features: pd.DataFrame, window: int) -> tuple[np.ndarray, pd.Dat
 # ----------------------------------------------------------------------------- matrices, streaming
 class _Assembler:
     """Rolling window of scaled rows. Each row is written twice into a (2 x window) buffer so
-    the latest `window` rows are always one contiguous slice (no per-bar stacking)."""
+    the latest `window` rows are always one contiguous slice (no per-bar stacking). Each
+    subclass names its parameters, columns, raw stream and scaling."""
 
-    def __init__(self, window: int, width: int) -> None:
+    _params_type: Any
+    _columns: tuple[str, ...]
+    _raw_type: Any
+    _scale: Any
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params or self._params_type()
+        self._raw = self._raw_type(self.params)
+        window, width = self.params.window, len(self._columns)
         self.window = window
         self._buf = np.full((2 * window, width), np.nan)
         self._pos = 0  # rows written
@@ -382,6 +380,11 @@ class _Assembler:
         start = self._pos % w
         return self._buf[start : start + w].copy()
 
+    def update(self, bar: Any) -> np.ndarray | None:
+        """Add one closed bar; return the scaled window, or None in warm-up."""
+        self.raw = self._raw.update(bar)
+        return self._push(np.array(type(self)._scale(self.raw, self.params), dtype=np.float64))
+
 
 class Matrix30mAssembler(_Assembler):
     """Streaming 30-minute matrix: `update(bar)` -> (48, 8) float64 window, or None in warm-up.
@@ -389,24 +392,18 @@ class Matrix30mAssembler(_Assembler):
     Feed plain 30-minute bars (Heikin-Ashi is applied inside), each once it has closed.
     """
 
-    def __init__(self, params: Matrix30mParams | None = None) -> None:
-        self.params = params or Matrix30mParams()
-        super().__init__(self.params.window, len(MATRIX_30M_COLUMNS))
-        self._raw = Raw30mStream(self.params)
+    params: Matrix30mParams
+    _params_type, _columns, _raw_type, _scale = Matrix30mParams, MATRIX_30M_COLUMNS, Raw30mStream, scale_30m
 
-    def update(self, bar: Any) -> np.ndarray | None:
-        self.raw = self._raw.update(bar)
-        return self._push(np.array(scale_30m(self.raw, self.params), dtype=np.float64))
+    def __init__(self, params: Matrix30mParams | None = None) -> None:
+        super().__init__(params)
 
 
 class Matrix5mAssembler(_Assembler):
     """Streaming 5-minute matrix: `update(bar)` -> (60, 7) float64 window, or None in warm-up."""
 
-    def __init__(self, params: Matrix5mParams | None = None) -> None:
-        self.params = params or Matrix5mParams()
-        super().__init__(self.params.window, len(MATRIX_5M_COLUMNS))
-        self._raw = Raw5mStream(self.params)
+    params: Matrix5mParams
+    _params_type, _columns, _raw_type, _scale = Matrix5mParams, MATRIX_5M_COLUMNS, Raw5mStream, scale_5m
 
-    def update(self, bar: Any) -> np.ndarray | None:
-        self.raw = self._raw.update(bar)
-        return self._push(np.array(scale_5m(self.raw, self.params), dtype=np.float64))
+    def __init__(self, params: Matrix5mParams | None = None) -> None:
+        super().__init__(params)

@@ -35,8 +35,9 @@ import pandas as pd
 from pydantic import Field
 
 from algospace.errors import InputError
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, coerce_bar, layout_fingerprint
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import read_bar
+from algospace.features.indicators.parameters import Params, layout_fingerprint
 from algospace.features.matrices import Matrix5mParams, Matrix30mParams, Raw5mStream, Raw30mStream, raw_5m, raw_30m
 
 
@@ -454,7 +455,7 @@ class SynergyDetector:
         raise InputError(f"SynergyDetector.update: minutes must be 5 or {self.params.bar_minutes_30}; received {minutes!r}.")
 
     def update_30m(self, bar: Any) -> None:
-        ts = coerce_bar(bar, "SynergyDetector.update_30m")[0]
+        ts = read_bar(bar, "SynergyDetector.update_30m")[0]
         if ts is None:
             raise InputError("SynergyDetector.update_30m needs the bar's timestamp (row name or 'timestamp' key).")
         close = ts + pd.Timedelta(minutes=self.params.bar_minutes_30)
@@ -467,7 +468,7 @@ class SynergyDetector:
         self._pending.append((close.value, ts, raw))
 
     def update_5m(self, bar: Any) -> SynergyEvent | None:
-        ts, _o, h, lo, _c, _v = coerce_bar(bar, "SynergyDetector.update_5m")
+        ts, _o, h, lo, _c, _v = read_bar(bar, "SynergyDetector.update_5m")
         if ts is None:
             raise InputError("SynergyDetector.update_5m needs the bar's timestamp (row name or 'timestamp' key).")
         raw5 = self._r5.update(bar)  # validates order and values

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from algospace.data.bars import BARS_COLUMNS
 from algospace.devices import resolve_device
 from algospace.errors import DataError, InputError
 from algospace.hashing import sha256_json
@@ -49,30 +50,16 @@ class RDEData:
     data_fingerprint: str
     date_range: tuple[str, str]
     bars_30m: int = 0
+    instrument: str = ""  # whose sessions the 30-minute bars follow
     extra: dict[str, Any] = field(default_factory=dict)
     targets: dict[str, np.ndarray] | None = None  # split -> (N, 2F) decoder targets; None: the window's own summary
-
-
-def to_30m_bars(bars: pd.DataFrame, instrument: str) -> pd.DataFrame:
-    """Return 30-minute bars: passed through when already 30-minute, else aggregated."""
-    from algospace.data import make_bars, validate_bars
-
-    validate_bars(bars)
-    if len(bars) < 2:
-        raise DataError(f"Need at least 2 bars to tell the bar size; got {len(bars)}.")
-    step = pd.Series(bars.index).diff().median()
-    if step == pd.Timedelta(minutes=30):
-        return bars
-    if step > pd.Timedelta(minutes=30):
-        raise DataError(f"Bars are {step} apart; the RDE needs 30-minute bars or finer (1-minute bars are aggregated).")
-    return make_bars(bars, 30, instrument)
 
 
 def data_fingerprint(bars: pd.DataFrame) -> str:
     """sha256 of the bar timestamps and OHLCV values: identifies the training data."""
     h = hashlib.sha256()
     h.update(bars.index.asi8.tobytes())
-    h.update(np.ascontiguousarray(bars[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)).tobytes())
+    h.update(np.ascontiguousarray(bars[list(BARS_COLUMNS)].to_numpy(np.float64)).tobytes())
     return h.hexdigest()
 
 
@@ -115,12 +102,19 @@ def _windows_by_split(
 
 
 def prepare_rde_data(
-    bars: pd.DataFrame, instrument: str, cfg: RDETrainConfig, spec: FeatureSpec | None = None
+    bars: pd.DataFrame, instrument: str | None, cfg: RDETrainConfig, spec: FeatureSpec | None = None
 ) -> RDEData:
-    """Bars -> 30-minute bars -> chronological split -> spec fitted on train only -> windows."""
+    """Bars -> 30-minute bars -> chronological split -> spec fitted on train only -> windows.
+
+    `instrument=None` takes the data's own (`bars.attrs["instrument"]`); the artifact records it.
+    """
+    from algospace.data.session_bars import data_instrument, session_bars
     from algospace.features import FeatureSpec
 
-    bars30 = to_30m_bars(bars, instrument)
+    inst = data_instrument(instrument, bars)
+    if inst is None:
+        raise InputError("The bars name no instrument (attrs['instrument']); pass instrument= (e.g. 'ES', 'SPY').")
+    bars30 = session_bars(bars, 30, inst)
     n = len(bars30)
     i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
     if i_val < 1 or i_test <= i_val or i_test >= n:
@@ -143,6 +137,7 @@ def prepare_rde_data(
         data_fingerprint=data_fingerprint(bars30),
         date_range=(bars30.index[0].isoformat(), bars30.index[-1].isoformat()),
         bars_30m=n,
+        instrument=inst.name,
         targets=targets,
     )
 
@@ -413,10 +408,14 @@ def train_rde(
     bars: pd.DataFrame,
     out: str | Path,
     cfg: RDETrainConfig | None = None,
-    instrument: str = "SPY",
+    instrument: str | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Bars (1- or 30-minute) -> features -> trained RDE artifact at `out` (provenance `trained`)."""
+    """Bars (1- or 30-minute) or ticks -> features -> trained RDE artifact at `out` (provenance `trained`).
+
+    `instrument=None` takes the data's own (`bars.attrs["instrument"]`, set by `sample()` and
+    `make_bars`); InputError when neither names one.
+    """
     from algospace.artifacts import save_artifact
     from algospace.artifacts.layout import extras_writer
 
@@ -426,6 +425,7 @@ def train_rde(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a directory; give a directory path for the artifact.")
     data = prepare_rde_data(bars, instrument, cfg)
+    instrument = data.instrument
     ckpt = checkpoint_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result = fit_rde(data, cfg, checkpoint=ckpt, progress=progress)
@@ -459,5 +459,5 @@ def train_rde(
     return result
 
 
-__all__ = ["RDEData", "TrainResult", "prepare_rde_data", "fit_rde", "train_rde", "evaluate_windows", "to_30m_bars",
+__all__ = ["RDEData", "TrainResult", "prepare_rde_data", "fit_rde", "train_rde", "evaluate_windows",
            "data_fingerprint", "checkpoint_path", "model_config"]

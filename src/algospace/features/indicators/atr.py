@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import StreamClock, check_int, coerce_bar, seed_mean, wilder_rma
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock
+from algospace.features.indicators.parameters import check_int
+from algospace.features.indicators.kernels import seed_mean, wilder_rma
 
 
 def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
@@ -36,7 +38,7 @@ class ATR:
 
     def __init__(self, period: int = 14) -> None:
         self.period = check_int(period, "period", "ATR", 1)
-        self._clock = StreamClock("ATR")
+        self._clock = StreamClock("ATR.update")
         self._prev_close: float | None = None
         self._seed: list[float] = []
         self._avg = float("nan")
@@ -47,8 +49,7 @@ class ATR:
         return self._avg
 
     def update(self, bar: Any) -> float:
-        ts, _o, h, lo, c, _v = coerce_bar(bar, "ATR")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, _v = self._clock.read(bar)
         return self.step(h, lo, c)
 
     def step(self, high: float, low: float, close: float) -> float:

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock
+from algospace.features.indicators.parameters import Params
 
 FVG_COLUMNS = (
     "fvg_bull_new",
@@ -145,14 +146,13 @@ class FVG:
 
     def __init__(self, params: FVGParams | None = None) -> None:
         self.params = params or FVGParams()
-        self._clock = StreamClock("FVG")
+        self._clock = StreamClock("FVG.update")
         self._last: deque[tuple[float, float, float]] = deque(maxlen=3)  # (high, low, close)
         self._gaps: list[tuple[int, int, float, float]] = []  # (born, dir, bottom, top), oldest first
         self._t = -1
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, _v = coerce_bar(bar, "FVG")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, _v = self._clock.read(bar)
         return self.step(h, lo, c)
 
     def step(self, h: float, lo: float, c: float) -> dict[str, float]:

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import StreamClock
+from algospace.features.indicators.parameters import Params
 
 LVN_COLUMNS = ("lvn_poc", "lvn_price", "lvn_distance", "lvn_strength", "lvn_count")
 
@@ -106,12 +107,11 @@ class LVN:
 
     def __init__(self, params: LVNParams | None = None) -> None:
         self.params = params or LVNParams()
-        self._clock = StreamClock("LVN")
+        self._clock = StreamClock("LVN.update")
         self._buf: deque[tuple[float, float, float]] = deque(maxlen=self.params.lookback)
 
     def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, h, lo, c, v = coerce_bar(bar, "LVN")
-        self._clock.check(ts)
+        ts, _o, h, lo, c, v = self._clock.read(bar)
         return self.step(h, lo, c, v)
 
     def step(self, h: float, lo: float, c: float, v: float) -> dict[str, float]:

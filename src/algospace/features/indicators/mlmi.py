@@ -23,23 +23,15 @@ Outputs: `mlmi_value` (0-100), `mlmi_ma` (WMA of the value, `signal_length`), `m
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import (
-    Params,
-    StreamClock,
-    coerce_bar,
-    cross_step,
-    crosses,
-    wma,
-    wma_rows,
-    wma_weights,
-)
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import FromCloses, StreamClock
+from algospace.features.indicators.parameters import Params
+from algospace.features.indicators.kernels import cross_step, crosses, wma, wma_rows, wma_weights
 from algospace.features.indicators.rsi import RSI, rsi_values
 
 MLMI_COLUMNS = ("mlmi_value", "mlmi_ma", "mlmi_signal")
@@ -136,12 +128,12 @@ def mlmi(bars: pd.DataFrame, params: MLMIParams | None = None) -> pd.DataFrame:
     return pd.DataFrame({"mlmi_value": value, "mlmi_ma": ma, "mlmi_signal": signal}, index=bars.index)
 
 
-class MLMI:
+class MLMI(FromCloses):
     """Incremental MLMI: `update(bar)` returns the row `mlmi(bars)` has at that bar."""
 
     def __init__(self, params: MLMIParams | None = None) -> None:
         self.params = p = params or MLMIParams()
-        self._clock = StreamClock("MLMI")
+        self._clock = StreamClock("MLMI.update")
         self._rsi_s, self._rsi_f = RSI(p.rsi_slow), RSI(p.rsi_fast)
         self._rs: deque[float] = deque(maxlen=p.rsi_smooth)
         self._rf: deque[float] = deque(maxlen=p.rsi_smooth)
@@ -177,11 +169,6 @@ class MLMI:
                 self._up = np.resize(self._up, 2 * self._n)
         self._px[self._n], self._py[self._n], self._up[self._n] = fx, fy, up
         self._n += 1
-
-    def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "MLMI")
-        self._clock.check(ts)
-        return self.step(c)
 
     def step(self, close: float) -> dict[str, float]:
         """Advance by one close (of a Heikin-Ashi bar when used on 30-minute bars)."""

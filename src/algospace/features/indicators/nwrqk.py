@@ -22,14 +22,16 @@ from falling to rising / rising to falling.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import Params, StreamClock, coerce_bar, cross_step, crosses
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import FromCloses, StreamClock
+from algospace.features.indicators.parameters import Params
+from algospace.features.indicators.kernels import cross_step, crosses
 
 NWRQK_COLUMNS = ("nwrqk_value", "nwrqk_fast", "nwrqk_slope", "nwrqk_signal")
 
@@ -108,21 +110,16 @@ def nwrqk(bars: pd.DataFrame, params: NWRQKParams | None = None) -> pd.DataFrame
     return pd.DataFrame({"nwrqk_value": y1, "nwrqk_fast": y2, "nwrqk_slope": slope, "nwrqk_signal": signal}, index=bars.index)
 
 
-class NWRQK:
+class NWRQK(FromCloses):
     """Incremental NW-RQK: `update(bar)` returns the row `nwrqk(bars)` has at that bar."""
 
     def __init__(self, params: NWRQKParams | None = None) -> None:
         self.params = p = params or NWRQKParams()
-        self._clock = StreamClock("NWRQK")
+        self._clock = StreamClock("NWRQK.update")
         self._lines = _Lines(p)
         self._buf: deque[float] = deque([0.0] * p.window, maxlen=p.window)
         self._t = -1
         self._prev = (np.nan, np.nan, np.nan)  # y1, y2, slope of the previous bar
-
-    def update(self, bar: Any) -> dict[str, float]:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "NWRQK")
-        self._clock.check(ts)
-        return self.step(c)
 
     def step(self, close: float) -> dict[str, float]:
         """Advance by one close (of a Heikin-Ashi bar when used on 30-minute bars)."""

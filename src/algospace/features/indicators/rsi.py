@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.features._bars import check_bars
-from algospace.features.indicators._bars import StreamClock, check_int, coerce_bar, seed_mean, wilder_rma
+from algospace.features.bar_check import check_bars
+from algospace.data.stream_bar import FromCloses, StreamClock
+from algospace.features.indicators.parameters import check_int
+from algospace.features.indicators.kernels import seed_mean, wilder_rma
 
 
 def _rsi_from_averages(gain: np.ndarray | float, loss: np.ndarray | float) -> Any:
@@ -43,12 +45,12 @@ def rsi(bars: pd.DataFrame, period: int = 14) -> pd.Series:
     return pd.Series(rsi_values(a["close"], period), index=bars.index, name="rsi")
 
 
-class RSI:
+class RSI(FromCloses):
     """Incremental RSI: `update(bar)` equals `rsi(bars)` at that bar."""
 
     def __init__(self, period: int = 14) -> None:
         self.period = check_int(period, "period", "RSI", 1)
-        self._clock = StreamClock("RSI")
+        self._clock = StreamClock("RSI.update")
         self._prev: float | None = None
         self._g: list[float] = []
         self._l: list[float] = []
@@ -59,11 +61,6 @@ class RSI:
     @property
     def value(self) -> float:
         return self._value
-
-    def update(self, bar: Any) -> float:
-        ts, _o, _h, _l, c, _v = coerce_bar(bar, "RSI")
-        self._clock.check(ts)
-        return self.step(c)
 
     def step(self, close: float) -> float:
         """Advance by one close (used by composite indicators such as MLMI)."""

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from algospace.errors import DataError
-from algospace.features.regime._bars import BarSeries
+from algospace.features.regime.series import BarSeries
 
 OBS_NAMES = ("log_return", "log_return_4", "pair_product", "log_range", "log_volume", "close_location")
 OBS_LAG = 4  # bars before a bar its observation reads (the 4-bar return); rows 0..3 are NaN

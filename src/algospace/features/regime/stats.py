@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from algospace.features.regime._bars import BarSeries, _safe_div
+from algospace.features.regime.series import BarSeries, _safe_div
 
 LOOKBACK = 105  # bars a statistic may read: the longest window (104 returns) plus the close before it
 _TINY = 1e-12  # keeps log-ratios of volatilities finite on flat windows

@@ -3,7 +3,7 @@
 Kept separate so the batch path and the stream share one definition of the per-bar
 quantities (log close, log return, log range, ...): the same code computes them in both
 paths, which is what makes streaming equal batch. Bars frames are checked by
-`algospace.features._bars.check_bars`.
+`algospace.features.bar_check.check_bars`.
 """
 
 from __future__ import annotations
