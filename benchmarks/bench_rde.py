@@ -5,6 +5,14 @@ and within 2x of the FLOP floor; batch (B=256, T=48) >= 70 % of the FLOP-limited
 resident memory growth <= 2 MB over 10,000 calls after warm-up.
 
     .venv/bin/python benchmarks/bench_rde.py [--artifact runs/demo/models/rde] [--calls 10000]
+
+With --load (issue 10): single-window p50 and p99 of every backend, quiet and while one
+busy-looping process per core competes for the same cores, under the engine's thread policy
+(1 intra-op thread per window) and, as the baseline in the same process, with every core per
+window (the behaviour before the policy). Target: loaded p99 <= 3x quiet p50 on the default
+backend.
+
+    .venv/bin/python benchmarks/bench_rde.py --load [--reps 300]
 """
 
 from __future__ import annotations
@@ -14,7 +22,11 @@ import gc
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +34,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from algospace.artifacts import load_artifact
+from algospace.config import ThreadPolicy
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import InputError
+from algospace.features import FeatureSpec
 from algospace.models.rde import RDEConfig, RegimeVAE
 
 
@@ -32,14 +46,18 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def timeit(fn, n: int, warmup: int = 20) -> list[float]:
+def timeit(fn, n: int, warmup: int = 20, budget_s: float = float("inf")) -> list[float]:
+    """`n` timed calls after `warmup` untimed ones; fewer if they take more than `budget_s` in all."""
     for _ in range(warmup):
         fn()
-    out = []
+    out: list[float] = []
+    end = time.perf_counter() + budget_s
     for _ in range(n):
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
+        if t > end:
+            break
     return out
 
 
@@ -67,35 +85,21 @@ def onnx_session(model: RegimeVAE, t: int, width: int):
     return OnnxRuntimeBackend(model, window=t)._session
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--artifact", type=Path, default=None, help="Trained RDE artifact (default: untrained reference config).")
-    ap.add_argument("--calls", type=int, default=10_000)
-    ap.add_argument("--reps", type=int, default=300)
-    ap.add_argument("--device", default="cpu", help="cpu (default, the full table) or cuda (GPU latency and throughput only).")
-    args = ap.parse_args()
-    torch.manual_seed(0)
-    if args.device != "cpu":
-        gpu_table(args)
-        return
-    if args.artifact:
-        model, _ = load_artifact(args.artifact, device="cpu", kind="rde")
-    else:
-        model = RegimeVAE(RDEConfig()).eval()
-    width, t = model.config.input_dim, 48
-    window = np.random.default_rng(0).standard_normal((t, width)).astype(np.float32)
-    batch = np.random.default_rng(1).standard_normal((256, t, width)).astype(np.float32)
+BACKENDS = ("torch-eager", "torch", "torch-aoti", "onnxruntime")
+SPEC = FeatureSpec.default()  # the engines read their input range (+-clip) from it; the weights need no fit
 
-    rate = matmul_rate()
-    flops1 = model_flops(model, torch.from_numpy(window[None]))
-    flops256 = model_flops(model, torch.from_numpy(batch))
-    floor1 = flops1 / rate
 
-    # One engine per backend on the same weights, set up as RegimeDetectionEngine.load does.
+def build_engines(
+    model: RegimeVAE, t: int, names: tuple[str, ...], threads: ThreadPolicy | None = None
+) -> tuple[dict[str, RegimeDetectionEngine], dict[str, float]]:
+    """One engine per backend on the same weights, set up as RegimeDetectionEngine.load does;
+    with the build seconds of each. A backend that cannot be built here is skipped and said."""
     engines: dict[str, RegimeDetectionEngine] = {}
     build_seconds: dict[str, float] = {}
-    for name in ("torch-eager", "torch", "torch-aoti", "onnxruntime"):
-        engine = RegimeDetectionEngine(model, None, None, torch.device("cpu"), {"window": t})
+    for name in names:
+        engine = RegimeDetectionEngine(model, None, SPEC, torch.device("cpu"), {"window": t})
+        if threads is not None:
+            engine.threads = threads
         start = time.perf_counter()
         try:
             if name == "torch":
@@ -109,19 +113,126 @@ def main() -> None:
             continue
         build_seconds[name] = time.perf_counter() - start
         engines[name] = engine
+    return engines, build_seconds
+
+
+def interleaved(
+    calls: dict[str, object], reps: int, rounds: int = 10, budget_s: float = float("inf"), warmup: int = 5
+) -> dict[str, list[float]]:
+    """Time each call `reps` times in rounds whose order rotates, so drifting load on a shared
+    machine hits all alike. The runtimes keep worker threads spinning for a while after a call;
+    the pause before each block lets them go idle, so no block measures another's spin.
+    `budget_s` bounds each block (under load one call can take a second)."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            time.sleep(0.3)
+            times[name] += timeit(calls[name], max(1, reps // rounds), warmup=warmup, budget_s=budget_s)
+    return times
+
+
+@contextmanager
+def competing_load(processes: int) -> Iterator[list[subprocess.Popen]]:
+    """`processes` CPU-bound busy loops (other Python processes) on this machine's cores for the
+    duration of the block: the stand-in for a data feed, a broker API or another model."""
+    # Each loop ends by itself when this process is gone (killed by a timeout, say): no orphan spins on.
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _ in range(200_000): pass\n"
+    procs = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(processes)]
+    try:
+        time.sleep(1.0)  # let them reach full speed
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+def p50_p99(ts: list[float]) -> tuple[float, float]:
+    return statistics.median(ts) * 1e3, float(np.percentile(ts, 99)) * 1e3
+
+
+def load_table(args: argparse.Namespace, model: RegimeVAE) -> None:
+    """Quiet vs loaded single-window latency of every backend, policy vs all cores per window."""
+    from algospace.engines.threads import available_cores
+
+    t, width = 48, model.config.input_dim
+    cores = available_cores()
+    window = np.random.default_rng(0).standard_normal((t, width)).astype(np.float32)
+    policy = ThreadPolicy()  # the default: 1 thread per window, every core per batch
+    before = ThreadPolicy(single=cores, batch=cores)  # each window on every core: the old behaviour
+    names = tuple(args.backends.split(","))
+    engines, _ = build_engines(model, t, names, policy)
+    old, _ = build_engines(model, t, names, before)
+    print(f"built {len(engines) + len(old)} engines", flush=True)
+    calls = {f"{n}|policy": (lambda e=e: e.get_regime_vector(window)) for n, e in engines.items()}
+    calls |= {f"{n}|all cores": (lambda e=e: e.get_regime_vector(window)) for n, e in old.items()}
+    caller_threads = torch.get_num_threads()
+    load_before = os.getloadavg()
+    phases = {"quiet": interleaved(calls, args.reps, budget_s=2.0, warmup=2)}
+    print("quiet phase done", flush=True)
+    procs_list = sorted({int(n) for n in args.load_procs.split(",")}) if args.load_procs else sorted({1, cores})
+    for n_procs in procs_list:
+        with competing_load(n_procs) as procs:
+            phases[f"{n_procs} busy"] = interleaved(calls, args.reps, budget_s=2.0, warmup=2)
+            assert all(p.poll() is None for p in procs), "a competing process ended early"
+        print(f"loaded phase ({n_procs} competing processes) done", flush=True)
+    assert torch.get_num_threads() == caller_threads, "an engine call changed the caller's torch threads"
+    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}; load average "
+          f"before {load_before[0]:.2f} (other users' work on this shared machine, not ours); loaded: N busy-looping "
+          f"processes; up to {args.reps} calls per backend and phase (fewer where 10 blocks of 2 s ran out)")
+    head = f"{'single window (T=48, B=1), ms':34s} {'thr':>3s} " + " ".join(f"{ph + ' p50/p99':>20s}" for ph in phases)
+    print(head + "   p99 loaded / quiet p50")
+    for name in calls:
+        backend, mode = name.split("|")
+        n = policy.single if mode == "policy" else before.single
+        stats = {ph: p50_p99(times[name]) for ph, times in phases.items()}
+        cells = " ".join(f"{a:9.2f} /{b:9.2f}" for a, b in stats.values())
+        ratios = ", ".join(f"{stats[ph][1] / stats['quiet'][0]:.1f}x" for ph in phases if ph != "quiet")
+        print(f"{backend + ' (' + mode + ')':34s} {n:3d} {cells}   {ratios}")
+    q50 = p50_p99(phases["quiet"]["torch|policy"])[0]
+    for ph in (p for p in phases if p != "quiet"):
+        l99 = p50_p99(phases[ph]["torch|policy"])[1]
+        print(f"target: loaded p99 <= 3x quiet p50, default backend, {ph}: {'met' if l99 <= 3 * q50 else 'NOT MET'} "
+              f"({l99 / q50:.1f}x)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--artifact", type=Path, default=None, help="Trained RDE artifact (default: untrained reference config).")
+    ap.add_argument("--calls", type=int, default=10_000)
+    ap.add_argument("--reps", type=int, default=300)
+    ap.add_argument("--device", default="cpu", help="cpu (default, the full table) or cuda (GPU latency and throughput only).")
+    ap.add_argument("--load", action="store_true", help="Quiet vs loaded single-window latency of every backend (issue 10).")
+    ap.add_argument("--backends", default=",".join(BACKENDS), help="With --load: the backends to time (comma-separated).")
+    ap.add_argument("--load-procs", default="", help="With --load: competing process counts, e.g. 1,2 (default: 1 and one per core).")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    if args.device != "cpu":
+        gpu_table(args)
+        return
+    if args.artifact:
+        model, _ = load_artifact(args.artifact, device="cpu", kind="rde")
+    else:
+        model = RegimeVAE(RDEConfig()).eval()
+    if args.load:
+        load_table(args, model)
+        return
+    width, t = model.config.input_dim, 48
+    window = np.random.default_rng(0).standard_normal((t, width)).astype(np.float32)
+    batch = np.random.default_rng(1).standard_normal((256, t, width)).astype(np.float32)
+
+    rate = matmul_rate()
+    flops1 = model_flops(model, torch.from_numpy(window[None]))
+    flops256 = model_flops(model, torch.from_numpy(batch))
+    floor1 = flops1 / rate
+
+    engines, build_seconds = build_engines(model, t, BACKENDS)
     sess = onnx_session(model, t, width)
     calls = {f"engine, backend={n}": (lambda e=e: e.get_regime_vector(window)) for n, e in engines.items()}
     calls["ONNX Runtime, raw session"] = lambda: sess.run(None, {"x": window[None]})
-    # Interleave in rounds so that drifting load on a shared machine hits all alike. The
-    # runtimes keep worker threads spinning for a while after a call; the pause before each
-    # block lets the previous one's threads go idle, so none measures another's spin.
-    # The order rotates from round to round, so no backend always follows the same one.
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    names = list(calls)
-    for r in range(10):
-        for name in names[r % len(names):] + names[: r % len(names)]:
-            time.sleep(0.3)
-            times[name] += timeit(calls[name], args.reps // 10, warmup=5)
+    times = interleaved(calls, args.reps)
     eager_vector = engines["torch-eager"].get_regime_vector(window)
     diffs = {n: float(np.abs(e.get_regime_vector(window) - eager_vector).max()) for n, e in engines.items()}
     engine = engines["torch"]
@@ -173,8 +284,8 @@ def gpu_table(args: argparse.Namespace) -> None:
         print(f"no CUDA device: nothing measured for --device {args.device}")
         return
     model = RegimeVAE(RDEConfig()).eval()
-    cpu = RegimeDetectionEngine(model, None, None, torch.device("cpu"))
-    gpu = RegimeDetectionEngine(RegimeVAE(RDEConfig()).eval(), None, None, torch.device(args.device))
+    cpu = RegimeDetectionEngine(model, None, SPEC, torch.device("cpu"))
+    gpu = RegimeDetectionEngine(RegimeVAE(RDEConfig()).eval(), None, SPEC, torch.device(args.device))
     gpu.model.load_state_dict(model.state_dict())
     gpu.model.to(args.device)
     window = np.random.default_rng(0).standard_normal((48, 155)).astype(np.float32)

@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"_pydantic", "config", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
-    "engines": {"artifacts", "models", "features", "data", "sim", "signals"},
+    "engines": {"config", "artifacts", "models", "features", "data", "sim", "signals"},
     "training": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                  "sim"},
     "evaluation": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",

@@ -79,7 +79,7 @@ def test_verify_fails_on_a_flipped_byte(tmp_path: Path) -> None:
     assert "FAILED" in r.output and "sha256 mismatch" in r.output
     assert isinstance(r.exception, ArtifactError) and "failed verification" in str(r.exception)
     r = runner.invoke(app, ["models", "inspect", str(tmp_path / "a")])
-    assert r.exit_code == 0 and "FAILED" in r.output
+    assert r.exit_code == 1 and "FAILED" in r.output and "sha256 mismatch" in str(r.exception)
 
 
 def test_inspect_legacy_files(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_inspect_legacy_files(tmp_path: Path) -> None:
     ph = tmp_path / "placeholder.pth"
     ph.write_bytes(pickle.dumps({"weights": "placeholder_weights_for_mrms"}))
     r = runner.invoke(app, ["models", "inspect", str(ph)])
-    assert r.exit_code == 0 and "placeholder" in r.output
+    assert r.exit_code == 1 and "placeholder" in r.output and isinstance(r.exception, ArtifactError)
 
 
 def test_import_legacy_errors_are_artifact_errors(tmp_path: Path) -> None:
@@ -151,8 +151,8 @@ def test_list_status_is_honest(tmp_path: Path) -> None:
         _rde(runs / name)
         breaker(runs / name)
     r = runner.invoke(app, ["models", "list", str(runs)])
-    assert r.exit_code == 0, r.output
-    assert "4 artifact(s), 3 failed verification" in r.output
+    assert r.exit_code == 1, r.output  # 0 only when everything listed is sound
+    assert "4 artifact(s), 3 failed verification" in r.output and "3 of 4 artifact(s)" in str(r.exception)
     assert r.output.count("FAILED") == 3 and r.output.count("verified") >= 1
     r = runner.invoke(app, ["models", "list", "--no-verify", str(runs)])
     assert r.exit_code == 0, r.output

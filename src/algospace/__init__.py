@@ -70,6 +70,7 @@ _LAZY = {
     "run_check": "algospace.check",
     "CheckReport": "algospace.check",
     "load_config": "algospace.config",
+    "ThreadPolicy": "algospace.config",
 }
 
 

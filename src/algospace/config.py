@@ -68,10 +68,28 @@ class DataConfig(StrictModel):
         return check_timezone(v)
 
 
+class ThreadPolicy(StrictModel):
+    """Intra-op CPU threads per engine call (`algospace.engines.threads` applies it; why there).
+
+    Example (YAML): `engine: {threads: {single: 1, batch: 2}}`; in Python
+    `RegimeDetectionEngine.load(path, threads=ThreadPolicy(single=1))`.
+    """
+
+    single: int = Field(1, ge=1, le=1024, description="Threads for one window (B = 1): 1 keeps p99 low on a busy machine.")
+    batch: int | None = Field(None, ge=1, le=1024, description="Threads for a batch (B > 1); unset: every core this process may use.")
+
+
+class EngineConfig(StrictModel):
+    """How the inference engines run."""
+
+    threads: ThreadPolicy = ThreadPolicy()
+
+
 class AppConfig(StrictModel):
     """The whole configuration tree (`algospace --config FILE`)."""
 
     data: DataConfig = DataConfig()
+    engine: EngineConfig = EngineConfig()
     instruments: list[InstrumentConfig] = []
     runs_dir: Path = Path("runs")
     seed: int = Field(0, description="Default seed of training commands (their --seed overrides it).")
@@ -94,19 +112,33 @@ def load_config(path: str | Path | None = None) -> AppConfig:
     if path is None:
         return AppConfig()
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"Config file {p} is a directory; pass a YAML file to --config.")
     if not p.is_file():
         raise ConfigError(f"Config file {p} does not exist; pass an existing YAML file to --config.")
     try:
         raw: Any = yaml.safe_load(p.read_text()) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Config file {p} cannot be read as text ({exc}); pass a UTF-8 YAML file to --config.") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"Config file {p} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"Config file {p} is not valid YAML{_yaml_where(exc)}; fix the file (see README, Configuration).") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"Config file {p} must hold a mapping at the top level; found {type(raw).__name__}.")
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(f"Config file {p} is invalid:\n" + "\n".join(lines)) from exc
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise ConfigError(
+            f"Config file {p} is invalid ({exc.error_count()} problem(s)): {problems}. Fix these keys (see README, Configuration)."
+        ) from exc
+
+
+def _yaml_where(exc: Exception) -> str:
+    """' at line L, column C: problem' from a PyYAML error, on one line (its own text spans several)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{at}: {problem}"
 
 
 _active: AppConfig | None = None

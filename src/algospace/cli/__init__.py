@@ -20,7 +20,7 @@ from algospace.cli import eval as eval_cli
 from algospace.cli import runtime as runtime_cli
 from algospace.cli import train as train_cli
 from algospace.config import load_config, set_config
-from algospace.errors import AlgoSpaceError
+from algospace.cli.contract import DEBUG_ENV, run
 
 app = typer.Typer(
     name="algospace",
@@ -59,16 +59,11 @@ def root(
 ) -> None:
     """algospace command line."""
     if debug:
-        os.environ["ALGOSPACE_DEBUG"] = "1"
+        os.environ[DEBUG_ENV] = "1"
     set_config(load_config(config))
 
 
-def main() -> None:
-    """Console entry point: our errors become one clear line on stderr (traceback with --debug)."""
-    try:
-        app()
-    except AlgoSpaceError as exc:
-        if os.environ.get("ALGOSPACE_DEBUG"):
-            raise
-        typer.secho(f"error: {type(exc).__name__}: {exc}", err=True, fg="red")
-        sys.exit(1)
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point under the exit contract of `cli.contract` (0 ok, 1 error, 2 usage):
+    every error is one line on stderr; --debug shows the traceback."""
+    sys.exit(run(app, argv))

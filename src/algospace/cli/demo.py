@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from algospace.cli.choices import Preset
+
 
 def register(app: typer.Typer) -> None:
     """Attach the `demo` command to the root app."""
@@ -14,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         out: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/demo"),
-        preset: Annotated[str, typer.Option("--preset", help="RDE preset: default (minutes) or tiny (seconds).")] = "default",
+        preset: Annotated[Preset, typer.Option("--preset", help="RDE preset: default (minutes) or tiny (seconds).")] = "default",
         max_minutes: Annotated[float, typer.Option("--max-minutes", help="RDE training budget in minutes.")] = 7.0,
     ) -> None:
         """Run the main job on the bundled SPY sample.

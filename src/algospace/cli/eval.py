@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from algospace.cli.choices import Preset, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -16,13 +17,13 @@ app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde
 @app.command("rde")
 def eval_rde_cmd(
     artifact: Annotated[Optional[Path], typer.Option("--artifact", help="A trained SPY RDE artifact for the real-data test.")] = None,
-    preset: Annotated[str, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
+    preset: Annotated[Preset, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
     days: Annotated[int, typer.Option("--days", help="Trading days of synthetic regime-switching bars.")] = 400,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
     regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
-    target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
+    target: Annotated[Target, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),

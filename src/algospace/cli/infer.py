@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from algospace.cli import read_options as ro
+from algospace.cli.choices import Backend
 
 app = typer.Typer(
     help="Run trained models over bar files.\n\n"
@@ -24,7 +25,7 @@ def infer_rde_cmd(
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet, 1- or 30-minute) or a sample name.")] = "spy-1m",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     backend: Annotated[
-        str, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
+        Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
     ] = "torch",
     format: ro.Format = "auto",
     time_column: ro.TimeColumn = None,

@@ -65,6 +65,8 @@ def inspect_cmd(
         for k, v in rows:
             table.add_row(k, v)
         console.print(table)
+        if report.status != "checkpoint":  # shown, but not sound: placeholder, needs code, unreadable
+            raise ArtifactError(f"{path} is not a loadable checkpoint ({report.status}): {report.detail}")
         return
     m = report.manifest
     if m is None:
@@ -101,6 +103,16 @@ def inspect_cmd(
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)
+    if not report.ok:
+        raise ArtifactError(_failed_checks(path, report.checks))
+
+
+def _failed_checks(path: Path, checks: list) -> str:
+    """One line naming every failed check and its reason (the error line says it all)."""
+    from algospace.cli.contract import one_line
+
+    failed = [c for c in checks if not c.ok]
+    return f"{path} failed verification ({len(failed)} check(s)): " + "; ".join(f"{c.name}: {one_line(c.detail)}" for c in failed)
 
 
 @app.command("verify")
@@ -136,8 +148,7 @@ def verify_cmd(
     for f in report.flags:
         console.print(f"[yellow]flag[/yellow] {f}")
     if not report.ok:
-        failed = [c.name for c in report.checks if not c.ok]
-        raise ArtifactError(f"{path} failed verification ({', '.join(failed)}); see the lines above.")
+        raise ArtifactError(_failed_checks(path, report.checks))
     if require_trained and report.manifest is not None and report.manifest.provenance != "trained":
         raise ArtifactError(f"{path} is sound but its provenance is '{report.manifest.provenance}', not 'trained'.")
     console.print(f"[green]{path}: verified[/green]")
@@ -172,12 +183,13 @@ def list_cmd(
         _console().print(f"0 artifact(s): {base} does not exist yet (training writes artifacts there)")
         return
     if not base.is_dir():
-        raise ArtifactError(f"{base} is not a directory; pass the directory that holds your artifacts.")
+        found = "is not a directory" if base.exists() else "does not exist"
+        raise ArtifactError(f"{base} {found}; pass the directory that holds your artifacts.")
     table = Table(title=f"artifacts under {base}")
     for col in ("path", "kind", "provenance", "parameters", "created (UTC)", "status" if verify else "status (manifest only)"):
         table.add_column(col, overflow="fold")
     paths = find_artifacts(base)
-    n_failed = 0
+    n_failed, first_failure = 0, ""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
         task = progress.add_task(f"{'verifying' if verify else 'reading'} artifacts under {base}", total=len(paths))
         for p in paths:
@@ -185,6 +197,7 @@ def list_cmd(
                 m = read_manifest(p)
             except AlgoSpaceError as exc:
                 n_failed += 1
+                first_failure = first_failure or f"{_shown(p, base)}: broken manifest: {str(exc).splitlines()[0]}"
                 table.add_row(_shown(p, base), "?", "?", "?", "?", f"[red]broken[/red]: {str(exc).splitlines()[0][:80]}")
                 progress.advance(task)
                 continue
@@ -196,6 +209,7 @@ def list_cmd(
                     n_failed += 1
                     detail = failed[0].detail.splitlines()[0].replace(f"{p}/", "").replace(str(p), "the artifact")
                     status = f"[red]FAILED[/red] {failed[0].name}: {detail[:80]}"
+                    first_failure = first_failure or f"{_shown(p, base)}: {failed[0].name}: {detail}"
                 else:
                     status = "[green]verified[/green]"
             table.add_row(_shown(p, base), m.kind, m.provenance, f"{m.parameter_count:,}", f"{m.created_at:%Y-%m-%d %H:%M}", status)
@@ -208,6 +222,11 @@ def list_cmd(
     else:
         summary += " (manifests only; run without --no-verify to check the files)"
     console.print(summary)
+    if n_failed:
+        raise ArtifactError(
+            f"{n_failed} of {len(paths)} artifact(s) under {base} failed {'verification' if verify else 'to read'} "
+            f"(first: {first_failure}); run `algospace models verify PATH` on each for every reason."
+        )
 
 
 def _shown(p: Path, base: Path) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from algospace.cli import read_options as ro
+from algospace.cli.choices import Preset, Target
 
 app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train rde --data spy-1m --out runs/my/rde", no_args_is_help=True)
 
@@ -19,7 +20,7 @@ def train_rde_cmd(
     instrument: Annotated[
         Optional[str], typer.Option("--instrument", help="Instrument whose sessions build the bars (default: the data's, else the config's).")
     ] = None,
-    preset: Annotated[str, typer.Option("--preset", help="tiny (seconds, for tests) or default (reference model).")] = "default",
+    preset: Annotated[Preset, typer.Option("--preset", help="tiny (seconds, for tests) or default (reference model).")] = "default",
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the config's). Same seed + data = same weights on CPU unless the --max-minutes budget cut the run.")] = None,
     max_epochs: Annotated[Optional[int], typer.Option("--max-epochs", help="Override the preset's epoch cap.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget.")] = None,
@@ -27,7 +28,7 @@ def train_rde_cmd(
         str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")
     ] = "cpu",
     target: Annotated[
-        str, typer.Option("--target", help="window (default: reconstruct the window's summary) or next (summarise the next --horizon bars; separates regimes better).")
+        Target, typer.Option("--target", help="window (default: reconstruct the window's summary) or next (summarise the next --horizon bars; separates regimes better).")
     ] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,

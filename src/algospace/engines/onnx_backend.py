@@ -36,9 +36,13 @@ class OnnxRuntimeBackend:
 
     The exported attention graph fixes the window length T (the batch size stays free), so the
     graph serves one T: the engine's trained window. `accepts(batch)` says whether it applies.
+    A session's intra-op thread count is fixed when it is made, so single windows run a session
+    with `threads` and batches one with `batch_threads` when that differs (engines.threads).
     """
 
-    def __init__(self, model: RegimeVAE, window: int, threads: int | None = None, atol: float = 1e-4) -> None:
+    def __init__(
+        self, model: RegimeVAE, window: int, threads: int | None = None, atol: float = 1e-4, batch_threads: int | None = None
+    ) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -53,11 +57,19 @@ class OnnxRuntimeBackend:
                 _RegimeVectorPath(model).eval(), (example,), buffer, input_names=["x"], output_names=["mu"],
                 dynamic_axes={"x": {0: "batch"}, "mu": {0: "batch"}}, dynamo=False,
             )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        self._session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
-        self.max_abs_diff = check_parity(
-            self, model.regime_vector, ((3, window, cfg.input_dim),), atol=atol, what="ONNX Runtime graph"
+
+        def session(n: int) -> "ort.InferenceSession":
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = n
+            return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+
+        self.threads = threads or torch.get_num_threads()
+        self.batch_threads = batch_threads or self.threads
+        self._session = session(self.threads)
+        self._batch_session = self._session if self.batch_threads == self.threads else session(self.batch_threads)
+        self.max_abs_diff = check_parity(  # B = 1 and B = 3: both sessions
+            self, model.regime_vector, ((1, window, cfg.input_dim), (3, window, cfg.input_dim)), atol=atol,
+            what="ONNX Runtime graph",
         )
 
     name = "onnxruntime"
@@ -66,4 +78,4 @@ class OnnxRuntimeBackend:
         return batch.shape[1] == self.window
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {"x": batch})[0]
+        return (self._session if batch.shape[0] == 1 else self._batch_session).run(None, {"x": batch})[0]

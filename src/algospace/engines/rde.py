@@ -6,6 +6,7 @@ fitted feature spec, the device, input validation, batching and inference mode.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import torch
 from algospace.data.bars import BARS_COLUMNS
 from algospace.data.loaders import TICKS_COLUMNS
 from algospace.data.session_bars import data_instrument
+from algospace.engines.threads import ThreadPolicy, aoti_threads, intra_op_threads, resolve_policy, threads_for
 from algospace.errors import ArtifactError, InputError
 from algospace.features.regime.window import window_view
 from algospace.models.rde import RegimeVAE
@@ -55,6 +57,7 @@ class RegimeDetectionEngine:
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
         self._runner: Runner | None = None  # the fast path for some shapes (engines.runner); the rest runs eager
+        self.threads: ThreadPolicy = resolve_policy(None)  # intra-op threads per call (engines.threads)
         self._cfg = model.config
 
     # --- construction -------------------------------------------------------------------
@@ -67,6 +70,7 @@ class RegimeDetectionEngine:
         feature_spec_fingerprint: str | None = None,
         allow_spec_mismatch: bool = False,
         backend: str = "torch",
+        threads: ThreadPolicy | None = None,
     ) -> "RegimeDetectionEngine":
         """Load and verify an RDE artifact directory (weights, config, manifest, feature spec).
 
@@ -80,6 +84,10 @@ class RegimeDetectionEngine:
           - "torch-aoti": PyTorch AOTInductor, compiled at load (CPU, needs a C++ compiler,
             10-25 s): the fastest PyTorch path for single windows.
           - "onnxruntime": ONNX Runtime (CPU, extra `onnx`).
+        `threads`: intra-op CPU threads per call, for every backend (default: the config's
+        `engine.threads`: one thread for a single window, which keeps p99 low when other
+        processes load the cores, and every core for a batch). The caller's own
+        `torch.get_num_threads()` is restored after each call.
         """
         if backend not in BACKENDS:
             raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
@@ -103,6 +111,7 @@ class RegimeDetectionEngine:
         except InputError as exc:
             raise ArtifactError(f"RDE artifact {path}: {exc}") from exc
         engine.allow_spec_mismatch = allow_spec_mismatch
+        engine.threads = resolve_policy(threads)  # before the backends: ORT sessions and AOTI code fix their threads
         if backend == "onnxruntime":
             engine.use_onnxruntime()
         elif backend == "torch-aoti":
@@ -123,7 +132,9 @@ class RegimeDetectionEngine:
         if self.device.type != "cpu":
             raise InputError(f"backend 'torch-{mode}' runs on the CPU; this engine is on {self.device}. Load with device='cpu'.")
         try:
-            self._runner = FastRegimeVector(self.model, self.window, mode)
+            # AOTI bakes its OpenMP thread count into the code it writes: the single-window count.
+            with aoti_threads(self.threads.single) if mode == "aoti" else contextlib.nullcontext():
+                self._runner = FastRegimeVector(self.model, self.window, mode)
         except Exception as exc:  # an optional accelerator: any failure to build it means eager
             if required:
                 raise
@@ -132,7 +143,8 @@ class RegimeDetectionEngine:
         return self._runner is not None
 
     def use_onnxruntime(self, threads: int | None = None) -> None:
-        """Run inference with ONNX Runtime on the same (verified) weights; CPU only.
+        """Run inference with ONNX Runtime on the same (verified) weights; CPU only. `threads`
+        fixes one intra-op thread count for every call; by default `self.threads` applies.
 
         The graph is built for the trained window length; windows of another T run on PyTorch.
         """
@@ -140,7 +152,10 @@ class RegimeDetectionEngine:
 
         if self.device.type != "cpu":
             raise InputError(f"backend='onnxruntime' runs on the CPU; this engine is on {self.device}. Load with device='cpu'.")
-        self._runner = OnnxRuntimeBackend(self.model, window=self.window, threads=threads)
+        self._runner = OnnxRuntimeBackend(
+            self.model, window=self.window, threads=threads or self.threads.single,
+            batch_threads=threads or threads_for(self.threads, 2),
+        )
 
     def use_cuda_graph(self) -> bool:
         """Replay a captured CUDA graph for single windows of the trained length (done by
@@ -189,9 +204,9 @@ class RegimeDetectionEngine:
         width = self._cfg.input_dim
         if f != width:
             raise InputError(f"{what} must have {width} features (the feature spec's width) in its last axis; got {f}.")
-        self._check_window(t, f"{what} window length T")
+        self._check_window(t, "window length T" if what == "window" else f"{what}: window length T")
         if rank == 3 and x.shape[0] == 0:
-            raise InputError(f"{what} batch is empty; expected at least one window.")
+            raise InputError(f"{what} is empty (shape {x.shape}); expected at least one window.")
         with np.errstate(over="ignore", invalid="ignore"):
             out = np.ascontiguousarray(x, dtype=np.float32)
         # Checked after the cast: a float64 value beyond float32's range becomes inf here.
@@ -256,13 +271,15 @@ class RegimeDetectionEngine:
     def get_regime_vector(self, window: np.ndarray) -> np.ndarray:
         """One window (T, F) -> regime vector (latent_dim,) float32."""
         x = self._check(window, 2, "window")
-        return self._encode(x[None])[0]
+        with intra_op_threads(self.threads.single):
+            return self._encode(x[None])[0]
 
     def get_regime_vectors(self, batch: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """A batch (B, T, F) -> (B, latent_dim) float32, processed in chunks of `batch_size`."""
         x = self._check(batch, 3, "batch")
         batch_size = self._check_batch_size(batch_size)
-        return np.concatenate([self._encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        with intra_op_threads(threads_for(self.threads, min(len(x), batch_size))):
+            return np.concatenate([self._encode(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
     def features(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Ticks or bars (1- to 30-minute) -> the 155 features under this artifact's fitted spec.
@@ -322,8 +339,9 @@ class RegimeDetectionEngine:
                 f"range [-{self.input_limit:g}, {self.input_limit:g}]; pass bars, or features from engine.features(bars)."
             )
         view = window_view(values, t)  # (N, T, F), no copy: batches are copied one at a time
-        out = np.concatenate(
-            [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]
-        )
+        with intra_op_threads(threads_for(self.threads, min(len(view), batch_size))):
+            out = np.concatenate(
+                [self._encode(np.ascontiguousarray(view[i : i + batch_size])) for i in range(0, len(view), batch_size)]
+            )
         cols = [f"regime_{i}" for i in range(out.shape[1])]
         return pd.DataFrame(out, index=feats.index[t - 1 :], columns=cols)

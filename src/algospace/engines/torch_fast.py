@@ -19,7 +19,8 @@ time per op; ONNX Runtime was ~1.6x faster. Two paths, both real PyTorch backend
 
 Not used (measured, no gain): torch.compile (inductor packs fp32 linears for MKL when shapes
 are static, and with max-autotune its CPP GEMM template lost to MKL/oneDNN on every 48-row
-GEMM), MKL packed GEMM by hand, TorchScript, one intra-op thread.
+GEMM), MKL packed GEMM by hand, TorchScript, one intra-op thread (no gain on an idle machine;
+engines.threads uses it for single windows because it keeps the tail down under load).
 
 Batches (B > 1) of the same T run the oneDNN path in either mode: with all B*T rows in each
 GEMM it reaches ~90 % of the FLOP-limited rate at B = 256 where eager reaches 54-68 %.

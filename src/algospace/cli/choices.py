@@ -1,0 +1,17 @@
+"""The fixed choices of command-line options, as Literal types so that typer checks them.
+
+Why: a value outside a fixed list is a usage error (exit 2, caught before any work, listed in
+--help), not an error found halfway through a command. The library keeps the lists of truth
+(`RDETrainConfig`, `engines.rde.BACKENDS`); they are repeated here
+because importing them would load torch for every `--help`. A test keeps the two in step.
+Model kinds stay free text: importers can be registered at run time, so the artifact layer
+checks them (an ArtifactError, exit 1).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Preset = Literal["tiny", "default"]
+Target = Literal["window", "next"]
+Backend = Literal["torch", "torch-eager", "torch-aoti", "onnxruntime"]
