@@ -112,6 +112,14 @@ CASES: dict[str, tuple[list[str], list[str] | None, str]] = {
     "infer rde": (["--artifact", "a", "--out", "o.parquet", "--backend", "gpu-magic"],
                   ["rde", "--artifact", "{missing}", "--out", "{tmp}/r.parquet"], "ArtifactError"),
     "demo": (["--max-minutes", "soon"], None, ""),
+    "train mrms": (["--out", "o", "--preset", "huge"], ["mrms", "--data", "{missing}.csv", "--out", "{tmp}/o"], "DataError"),
+    "train core": (["--models", "m", "--preset", "huge"], ["core", "--models", "{missing}"], "InputError"),
+    "eval mrms": (["--artifact", "a", "--bootstrap", "many"], ["mrms", "--artifact", "{missing}"], "ArtifactError"),
+    "eval core": (["--models", "m", "--n-boot", "many"], ["core", "--models", "{missing}"], "InputError"),
+    "backtest": (["--models", "m", "--out", "o", "--signals", "all"], ["backtest", "--models", "{missing}", "--out", "{tmp}/b"],
+                 "InputError"),
+    "run": (["--models", "m", "--out", "o", "--poll", "fast"], ["run", "--models", "{missing}", "--out", "{tmp}/r"], "InputError"),
+    "check": (["x", "--json"], None, ""),
 }
 
 
@@ -136,9 +144,13 @@ def test_bad_values_exit_2_and_missing_files_exit_1_with_one_line(capsys, tmp_pa
 
 
 def test_choice_lists_match_the_library():
-    from algospace.cli.choices import Backend, Preset, Target
+    from algospace.cli.choices import Backend, Instrument, Preset, Signals, Target
     from algospace.engines.rde import BACKENDS
+    from algospace.runtime.detect import SOURCES
+    from algospace.sim.market import FUTURES
     from algospace.training.rde_config import RDETrainConfig
+
+    assert get_args(Signals) == SOURCES and get_args(Instrument) == FUTURES
 
     assert get_args(Backend) == BACKENDS
     assert get_args(Target) == get_args(RDETrainConfig.model_fields["target"].annotation)

@@ -15,3 +15,5 @@ from typing import Literal
 Preset = Literal["tiny", "default"]
 Target = Literal["window", "next"]
 Backend = Literal["torch", "torch-eager", "torch-aoti", "onnxruntime"]
+Signals = Literal["components", "synergy"]  # algospace.runtime.detect.SOURCES
+Instrument = Literal["ES", "MES"]  # what the runtime trades (sim.market.FUTURES)

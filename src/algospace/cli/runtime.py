@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from algospace.cli.choices import Instrument, Signals
 from algospace.errors import InputError
 
 SIGNALS_HELP = "components (every MLMI/NW-RQK/FVG signal; what the models are trained on) or synergy (the 4 patterns)."
@@ -76,8 +77,8 @@ def backtest_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output directory (trades.parquet, equity.parquet, metrics.json, plots, logs).")],
     data: Annotated[str, typer.Option("--data", help="Bar/tick file (CSV/Parquet) or a sample name.")] = "spy-1m",
     trade_from: Annotated[str, typer.Option("--trade-from", help="'test' (the core's held-out period), 'all', or a date: earlier bars only warm up.")] = "test",
-    instrument: Annotated[str, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")] = "ES",
-    signals: Annotated[str, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
+    instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")] = "ES",
+    signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
 ) -> None:
     """Backtest the three models over history with the same runtime a live run uses.
@@ -109,8 +110,8 @@ def run_cmd(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between checks of the followed file.")] = 1.0,
     idle_timeout: Annotated[Optional[float], typer.Option("--idle-timeout", help="Stop after this many seconds without a new bar.")] = None,
     trade_from: Annotated[str, typer.Option("--trade-from", help="'all', 'test' or a date: earlier bars only warm up.")] = "all",
-    instrument: Annotated[str, typer.Option("--instrument", help="Traded instrument: ES or MES.")] = "ES",
-    signals: Annotated[str, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
+    instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES.")] = "ES",
+    signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
 ) -> None:
     """Run the system bar by bar as bars come, writing decisions, orders, account state and trades.
