@@ -25,9 +25,10 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"_pydantic", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
-    "engines": {"artifacts", "models", "features", "data"},
-    "training": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts"},
-    "evaluation": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines"},
+    "engines": {"artifacts", "models", "features", "data", "sim"},  # the M-RMS engine: account vector and rules of sim/
+    # training/ may use the engine: the M-RMS is validated by exactly what RiskManager proposes
+    "training": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "signals", "sim", "engines"},
+    "evaluation": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals", "sim"},
 }
 LAZY: dict[str, set[str]] = {
     "config": {"data"},  # validators read the one list of session calendars and instruments

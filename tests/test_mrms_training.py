@@ -81,3 +81,18 @@ def test_same_seed_same_weights_and_resume_equals_uninterrupted(tmp_path, data, 
     assert resumed.history[0]["iteration"] == 1 and len(resumed.history) == len(a.history)
     for k, v in a.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_training_observations_come_from_the_one_vector_builders(data, cfg):
+    """What the policy reads in training = synergy_vector(event) | account_vector(state), the
+    functions the engine's callers use at inference."""
+    from algospace.features import synergy_vector
+    from algospace.sim import account_vector
+    from algospace.training.mrms import Episodes
+
+    envs = Episodes(data, data.rows["train"], cfg, np.random.default_rng(0))
+    obs = envs.observations()
+    for i, replay in enumerate(envs.replays):
+        row = replay.current
+        want = np.concatenate([synergy_vector(data.signals.events[row]), account_vector(replay.account.state())])
+        np.testing.assert_array_equal(obs[i], want.astype(np.float32))

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 TRAINING_FILE = "training.json"  # inside the artifact: account rules, simulator costs, split, metrics
 QUALIFICATION_FIELDS = ("synergy_vector", "account", "entry_price", "direction", "atr", "instrument")
 DIRECTIONS = {"LONG": 1, "SHORT": -1}
+_CHUNK = 65_536  # rows per NumPy network call: 8,192-row chunks measured 2x slower (BLAS call overhead), one 200k chunk no faster
 
 
 @dataclass(frozen=True)
@@ -353,12 +354,24 @@ class RiskManager:
     def network(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw heads on (N, 40) float32 inputs -> (size logits, stop multiplier, reward:risk)."""
         if self._np is not None:
-            return self._np(x)
+            if len(x) <= _CHUNK:
+                return self._np(x)
+            # Chunks bound the (rows, 256) hidden layer: 65,536 rows = 64 MB, as fast as one huge call.
+            parts = [self._np(x[i : i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
+            return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
         k = self.model.config.synergy_dim
         with torch.no_grad():
             t = torch.from_numpy(x).to(self.device)
             o = self.model(t[:, :k], t[:, k:])
         return o.position_logits.cpu().numpy(), o.stop_multiplier.cpu().numpy(), o.reward_risk.cpu().numpy()
+
+    def raw_decision(self, x: np.ndarray) -> tuple[int, float, float]:
+        """One (40,) input -> the network's (arg-max size, stop multiplier, reward:risk), before the rules."""
+        if self._np is not None:
+            logits, stop, rr = self._np.one(np.asarray(x, np.float32)[None])
+            return int(logits.argmax()), stop, rr
+        logits, stops, rrs = self.network(np.asarray(x, np.float32)[None])
+        return int(logits[0].argmax()), float(stops[0]), float(rrs[0])
 
     def propose_arrays(self, x: np.ndarray, entry: np.ndarray, direction: np.ndarray, atr: np.ndarray, instrument: Any,
                        daily_room: np.ndarray, max_loss_room: np.ndarray) -> ProposalArrays:
@@ -402,10 +415,12 @@ def rule_proposals(size: np.ndarray, stop_mult: np.ndarray, rr: np.ndarray, entr
     )
 
 
-def scalar_rules(size: int, stop_mult: float, rr: float, entry: float, d: int, atr: float, inst: Any, daily: float,
-                 mloss: float, max_contracts: int, sim_config: Any, confidence: float) -> RiskProposal:
-    """`rule_proposals` for one row on Python floats (NumPy calls cost microseconds each on one
-    row). The same formulas as `mrms_rules`, line for line; tests check both agree."""
+def scalar_size(size: int, stop_mult: float, rr: float, atr: float, inst: Any, daily: float, mloss: float,
+                max_contracts: int, sim_config: Any) -> tuple[int, int, int, int]:
+    """`mrms_rules` for one row on Python floats -> (final size, stop ticks, target ticks, cut code).
+
+    NumPy calls cost microseconds each on one row, so the single-proposal path and the
+    backtests use this; the formulas are `mrms_rules`' line for line, and tests check both agree."""
     tick, tv = inst.tick_size, inst.tick_value
     stop_t = max(1, round(stop_mult * atr / tick))
     target_t = max(1, round(rr * stop_t))
@@ -422,6 +437,14 @@ def scalar_rules(size: int, stop_mult: float, rr: float, entry: float, d: int, a
         final = 0
         if size > 0:
             cut = CUT_NAMES.index("not_trading")
+    return final, stop_t, target_t, cut
+
+
+def scalar_rules(size: int, stop_mult: float, rr: float, entry: float, d: int, atr: float, inst: Any, daily: float,
+                 mloss: float, max_contracts: int, sim_config: Any, confidence: float) -> RiskProposal:
+    """`rule_proposals` for one row on Python floats (see `scalar_size`)."""
+    final, stop_t, target_t, cut = scalar_size(size, stop_mult, rr, atr, inst, daily, mloss, max_contracts, sim_config)
+    tick = inst.tick_size
     steps_stop = round((entry - d * stop_t * tick) / tick, 9)
     steps_target = round((entry + d * target_t * tick) / tick, 9)
     decimals = max(0, -math.floor(math.log10(tick)) + 2)
@@ -495,4 +518,4 @@ def _positive(value: Any, name: str) -> float:
 
 
 __all__ = ["RiskManager", "RiskProposal", "RuleCheck", "TradeQualification", "ProposalArrays", "apply_rules",
-           "rule_proposals", "QUALIFICATION_FIELDS"]
+           "rule_proposals", "scalar_size", "QUALIFICATION_FIELDS"]

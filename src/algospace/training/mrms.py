@@ -26,14 +26,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from algospace.artifacts.devices import resolve_device
+from algospace.devices import resolve_device
 from algospace.engines.mrms import TRAINING_FILE, RiskManager, rule_proposals
 from algospace.engines.mrms_rules import rooms_from_vector
 from algospace.errors import DataError, InputError
 from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.training.mrms_config import MRMSTrainConfig
 from algospace.training.ppo import HybridPolicy, PPOConfig, Rollout, act, ppo_update
-from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics
+from algospace.sim.replay import TradeReplay, act_many
+from algospace.training.rde import (
+    _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics, over_budget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,6 @@ class Episodes:
             self._reset(i)
 
     def _reset(self, i: int) -> None:
-        from algospace.sim import TradeReplay
 
         for _ in range(100):
             start = int(self.rng.integers(0, len(self.rows) - 1))
@@ -140,14 +142,14 @@ class Episodes:
         done = np.zeros(len(rows))
         stats = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
         rc = cfg.reward
-        for i, replay in enumerate(self.replays):
-            before = replay.account.balance
-            dd_before = self.peak[i] - before
-            step = replay.act(int(prop.position_size[i]), float(stop[i]), float(rr_placed[i]))
+        before = np.array([r.account.balance for r in self.replays])
+        steps = act_many(self.replays, prop.position_size, stop, rr_placed)  # one simulate call for all envs
+        for i, (replay, step) in enumerate(zip(self.replays, steps)):
+            dd_before = self.peak[i] - before[i]
             after = replay.account.balance
             self.peak[i] = max(self.peak[i], after)
             dd_rise = max(0.0, (self.peak[i] - after) - dd_before)
-            net = after - before
+            net = after - before[i]
             reward[i] = (net - rc.drawdown_penalty * dd_rise) / rc.pnl_scale - rc.breach_penalty * len(step.breaches)
             stats["pnl"] += net
             stats["breaches"] += len(step.breaches)
@@ -161,14 +163,14 @@ class Episodes:
 
 # ----------------------------------------------------------------------------- validation
 def backtest_policy(model: MRMSModel, data: MRMSData, split: str, cfg: MRMSTrainConfig):  # -> (BacktestResult, Metrics)
-    """The deterministic policy (what RiskManager proposes) over one split, accounts reset on failure."""
-    from algospace.evaluation.mrms_strategies import Context, capped, network
-    from algospace.sim import backtest
+    """The deterministic policy (what RiskManager proposes) over one split; a failed or exhausted
+    account is replaced by a fresh one the next day (`training.mrms_policies.backtest_rules`)."""
+    from algospace.training.mrms_policies import Context, backtest_rules, network
     from algospace.sim.metrics import summarize
 
     rm = RiskManager(model.cpu().eval(), training={"account": cfg.account.model_dump(), "sim": cfg.sim.model_dump()})
     ctx = Context(data.paths, cfg.account, cfg.sim)
-    result = backtest(data.paths, data.signals, capped(ctx, network(rm)), cfg.account, data.rows[split])
+    result = backtest_rules(ctx, data.signals, network(rm), data.rows[split])
     return result, summarize(result)
 
 
@@ -291,15 +293,14 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
                     "bad_evals": bad_evals, "history": json.dumps(history)})
             if bar:
                 bar.update(task, advance=1, info=f"reward {row['mean_reward']:+.3f} val {best:+.2f}")
-            it_seconds = time.monotonic() - it_start
-            if (time.monotonic() - t0 + it_seconds) / 60.0 > cfg.max_minutes:
+            if over_budget(t0, time.monotonic() - it_start, cfg.max_minutes):
                 stop_reason = "time_budget"
                 break
-        else:
-            stop_reason = "early_stopping" if bad_evals >= cfg.patience else "max_iterations"
     finally:
         if bar:
             bar.stop()
+    if stop_reason == "max_iterations" and bad_evals >= cfg.patience:
+        stop_reason = "early_stopping"
 
     # --- evaluate the best policy on every split --------------------------------------------
     notes: list[str] = []

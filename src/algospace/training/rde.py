@@ -210,6 +210,11 @@ def _run_key(cfg: RDETrainConfig, data: RDEData) -> str:
     return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "spec": data.spec.fingerprint})
 
 
+def over_budget(t0: float, last_seconds: float, max_minutes: float) -> bool:
+    """True when one more step as long as the last (`last_seconds`) would end past the budget."""
+    return (time.monotonic() - t0 + last_seconds) / 60.0 > max_minutes
+
+
 def checkpoint_path(out: Path) -> Path:
     """Where an interrupted run keeps its state: a sibling of the artifact directory."""
     return out.parent / f".{out.name}.ckpt.pt"
@@ -351,7 +356,7 @@ def fit_rde(
             # Stop when another epoch like the last one would overrun the budget, so a run ends
             # within --max-minutes rather than up to one epoch after it.
             epoch_seconds = time.monotonic() - epoch_start
-            if (time.monotonic() - t0 + epoch_seconds) / 60.0 > cfg.max_minutes:
+            if over_budget(t0, epoch_seconds, cfg.max_minutes):
                 stop_reason = "time_budget"
                 break
         else:
