@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -21,10 +21,14 @@ def eval_rde_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
+    regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
     target: Annotated[str, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
+    spy: Annotated[bool, typer.Option("--spy/--no-spy", help="Also the SPY walk-forward tests (volatility and 0/1 strategy).")] = True,
+    spy_train_end: Annotated[str, typer.Option("--spy-train-end", help="SPY: every model is fitted on bars before this date; the walk-forward covers the rest.")] = "2018-01-01",
+    cost_bps: Annotated[float, typer.Option("--cost-bps", help="SPY strategy: cost per unit of turnover, in basis points.")] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Score the RDE on known regimes and on real next-day volatility.
@@ -35,49 +39,53 @@ def eval_rde_cmd(
        to a forward-filtered Gaussian HMM on the same bars, and the same k-means on the
        per-bar features, on the window summary and on the HMM's inputs (where information
        is lost).
-    2. With --artifact: out-of-sample R^2 of next-day SPY realised volatility from trailing
-       volatility alone vs trailing volatility + the regime vector, on the held-out days.
+       Both sets (--set): `basic` (regimes differ in volatility, drift, volume level) and
+       `hard` (pairs share volatility and volume; they differ in tails, 1-minute
+       autocorrelation and volume coupling; durations hours to weeks). Beside the RDE: a
+       causal HMM or jump-model filter over its vectors, the forward-filtered HMM and the
+       online jump model on the bars' own observations.
+    2. SPY (--spy, default): an RDE (or --artifact, trained on data ending before
+       --spy-train-end), k-means, the latent filter, the HMM and the jump model are fitted
+       on the bars before --spy-train-end, then walked forward month by month: next-day
+       realised volatility (HAR-RV alone vs HAR-RV + each regime signal, R^2 gain with a
+       block-bootstrap 90 % interval) and a 0/1 regime-switching strategy against
+       buy-and-hold, net of --cost-bps.
 
-    Example: algospace eval rde --artifact runs/demo/models/rde --out runs/eval/rde
+    Example: algospace eval rde --preset default --max-minutes 6 --out runs/eval/rde
     """
-    from algospace.evaluation.rde_eval import plot_spy, plot_synthetic, synthetic_regime_eval, volatility_eval
+    from algospace.errors import InputError
+    from algospace.evaluation.rde_eval import MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_synthetic, synthetic_regime_eval
     from algospace.training.rde_config import RDETrainConfig
 
     cfg = RDETrainConfig.preset_with_options(
         preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
     )
+    sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
+    if any(s not in SYNTHETIC_SETS for s in sets):
+        raise InputError(f"--set must be one of {sorted(SYNTHETIC_SETS)}, both or none; got {regime_set!r}.")
+    spy_engine = _out_of_sample_artifact(artifact, spy_train_end) if spy and artifact is not None else None
     out.mkdir(parents=True, exist_ok=True)
-    syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet)
-    plot = plot_synthetic(syn, out / "synthetic_regimes.png")
-    results: dict[str, object] = {
-        "synthetic": {"rde": syn.rde, "hmm_forward_filtered": syn.hmm, "test_bars": syn.n_test_bars,
-                      "preset": preset, "window": cfg.window, "days": days, "seed": seed, "device": device,
-                      "target": cfg.target, "horizon": cfg.target_horizon,
-                      "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")}},
-        "plots": [str(plot)],
-    }
-    typer.echo(f"synthetic regimes ({syn.n_test_bars} held-out 30-minute bars):")
-    for name, r in (("RDE + k-means", syn.rde), ("HMM (filtered)", syn.hmm)):
-        typer.echo(f"  {name:16s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
-                   f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
-    results["synthetic"]["kmeans_information_ceilings"] = syn.ceilings  # type: ignore[index]
-    typer.echo("  where the information goes (k-means on each stage's input):")
-    for name, r in syn.ceilings.items():
-        typer.echo(f"    {name:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
-    if artifact is not None:
-        import pandas as pd
-
-        from algospace.data import sample
-        from algospace.engines.rde import RegimeDetectionEngine
-
-        engine = RegimeDetectionEngine.load(artifact)
-        test_start = pd.Timestamp(engine.training["split_boundaries"]["test"])
-        spy = sample("spy-1m")
-        vol = volatility_eval(engine, spy, test_start)
-        results["spy_next_day_volatility"] = vol
-        results["plots"].append(str(plot_spy(engine, spy, test_start, out / "spy_regimes.png")))  # type: ignore[union-attr]
-        typer.echo(f"SPY next-day log realised vol, out-of-sample R^2 over {vol['test_days']} held-out days: "
-                   f"trailing vol {vol['trailing_vol']:.3f}, + regime vector {vol['trailing_vol+regime']:.3f}")
+    results: dict[str, Any] = {"synthetic": {}, "plots": []}
+    for name in sets:
+        syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet, regime_set=name)
+        results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}.png")))
+        results["synthetic"][name] = {
+            **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
+            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "max_minutes": cfg.max_minutes,
+            "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
+            "kmeans_information_ceilings": syn.ceilings,
+        }
+        typer.echo(f"synthetic set {name!r} ({syn.n_test_bars} held-out 30-minute bars):")
+        for model in MODELS:
+            r = syn.scores[model]
+            typer.echo(f"  {MODEL_TITLES[model]:20s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
+                       f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
+        typer.echo("  where the information goes (k-means on each stage's input):")
+        for stage, r in syn.ceilings.items():
+            typer.echo(f"    {stage:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
+    if spy:
+        results["spy_walk_forward"] = _spy_walk_forward(cfg, artifact, spy_engine, spy_train_end, cost_bps, seed, out, quiet)
+        results["plots"] += [str(out / "spy_strategies.png"), str(out / "spy_regimes.png")]
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}")
 
@@ -168,3 +176,51 @@ def eval_mrms_cmd(
                "artifact": str(artifact)}
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}, plot: {plot}")
+
+
+def _out_of_sample_artifact(artifact: Path, train_end: str) -> Any:
+    """Load --artifact for the SPY walk-forward; refuse one whose training data reaches train_end."""
+    import pandas as pd
+
+    from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.errors import InputError
+
+    engine = RegimeDetectionEngine.load(artifact)
+    end = engine.manifest.training_data.end
+    if not end or pd.Timestamp(end) >= pd.Timestamp(train_end, tz="America/New_York"):
+        raise InputError(
+            f"The artifact's training data ends {end or 'at an unknown date'}, not before --spy-train-end {train_end}: "
+            "its vectors would not be out of sample. Omit --artifact (an RDE is then trained on the earlier bars) "
+            "or pass a later --spy-train-end."
+        )
+    return engine
+
+
+def _spy_walk_forward(
+    cfg: Any, artifact: Optional[Path], engine: Any, train_end: str, cost_bps: float, seed: int, out: Path, quiet: bool
+) -> dict[str, Any]:
+    """`eval rde`'s SPY part: run `spy_regime_eval`, print its tables, plot the equity curves."""
+    import pandas as pd
+
+    from algospace.data import sample
+    from algospace.evaluation.rde_eval import plot_spy
+    from algospace.evaluation.spy_eval import plot_equity, spy_regime_eval
+
+    res = spy_regime_eval(cfg, sample("spy-1m"), train_end, cost_bps=cost_bps, seed=seed, progress=not quiet, engine=engine)
+    vol = res.volatility
+    typer.echo(f"SPY next-day log realised vol, walk-forward {vol['first_day']} .. {vol['last_day']} ({vol['test_days']} days), "
+               f"out-of-sample R^2: HAR-RV {vol['har_r2']:.3f}")
+    for name, r in vol["signals"].items():
+        typer.echo(f"  + {name:26s} R^2 {r['r2']:.3f}  gain {r['gain']:+.4f}  90% [{r['gain_low']:+.4f}, {r['gain_high']:+.4f}]")
+    for rule, strat in (("hold the best (bull) state only", res.strategy), ("hold every state with a positive mean", res.strategy_positive)):
+        typer.echo(f"SPY 0/1 regime strategy, {rule}, net of {cost_bps:g} bp per unit turnover:")
+        for name, r in strat.stats.items():
+            diff = "" if "sharpe_minus_bh" not in r else (
+                f"  vs B&H {r['sharpe_minus_bh']:+.2f} [{r['sharpe_minus_bh_low']:+.2f}, {r['sharpe_minus_bh_high']:+.2f}]")
+            typer.echo(f"  {name:16s} Sharpe {r['sharpe']:.2f}  max DD {r['max_drawdown']:.1%}  turnover/yr {r['turnover_per_year']:.1f}  "
+                       f"invested {r['time_invested']:.0%}{diff}")
+    plot_equity(res.strategy, out / "spy_strategies.png")
+    plot_spy(res.engine, sample("spy-1m"), pd.Timestamp(train_end, tz="America/New_York"), out / "spy_regimes.png")
+    return {"volatility": vol, "strategy_best_state": res.strategy.stats, "strategy_positive_states": res.strategy_positive.stats,
+            "training": res.training, "settings": res.settings,
+            "artifact": str(artifact) if artifact else None}

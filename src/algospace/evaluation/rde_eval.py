@@ -10,31 +10,60 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from algospace.data.session_bars import session_bars
-from algospace.evaluation.hmm_baseline import baseline_observations, fit_hmm, forward_filter
-from algospace.evaluation.metrics import r2_score_oos, regime_scores
-from algospace.evaluation.synthetic import DEFAULT_REGIMES, generate_regime_bars
+from algospace.errors import InputError
+from algospace.evaluation.causal_baselines import baseline_states, standardised_observations
+from algospace.evaluation.latent_filter import LatentRegimeFilter
+from algospace.evaluation.metrics import regime_scores
+from algospace.evaluation.synthetic import generate_regime_bars
+from algospace.evaluation.synthetic_hard import generate_hard_regime_bars
 
 if TYPE_CHECKING:
     from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.training.rde import RDEData, TrainResult
     from algospace.training.rde_config import RDETrainConfig
 
 log = logging.getLogger(__name__)
 
 
+# The synthetic sets `eval rde --set` knows: name -> generator(days=, seed=) -> (1-minute bars, truth).
+SYNTHETIC_SETS: dict[str, Callable[..., tuple[pd.DataFrame, pd.Series]]] = {
+    "basic": generate_regime_bars,
+    "hard": generate_hard_regime_bars,
+}
+
+# The labellings scored against the truth, in the order tables print them.
+MODELS = ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online")
+MODEL_TITLES = {
+    "rde": "RDE + k-means",
+    "rde_hmm_filter": "RDE + HMM filter",
+    "rde_jump_filter": "RDE + jump filter",
+    "hmm_forward_filtered": "HMM (filtered)",
+    "jump_model_online": "jump model (online)",
+}
+
+
 @dataclass
 class SyntheticEvalResult:
-    rde: dict[str, float]
-    hmm: dict[str, float]
+    scores: dict[str, dict[str, float]]  # MODELS -> regime_scores on the held-out bars
     training: dict[str, Any]
     n_test_bars: int
-    frame: pd.DataFrame = field(repr=False)  # per test bar: close, truth, rde cluster, hmm state, vectors
+    frame: pd.DataFrame = field(repr=False)  # per test bar: close, truth, every labelling, vectors
     ceilings: dict[str, dict[str, float]] = field(default_factory=dict)  # see information_ceilings
+    regime_set: str = "basic"
+
+    @property
+    def rde(self) -> dict[str, float]:
+        return self.scores["rde"]
+
+    @property
+    def hmm(self) -> dict[str, float]:
+        return self.scores["hmm_forward_filtered"]
 
 
 def _kmeans_labels(
@@ -71,51 +100,72 @@ def information_ceilings(
     values = features.to_numpy(np.float32)
     view = window_view(values, window)  # (N, T, F), windows ending at each bar from T-1 on
     summary = pd.DataFrame(np.concatenate([view.mean(axis=1), view.std(axis=1)], axis=1), index=features.index[window - 1 :])
-    scaled_obs = (observations - observations.loc[observations.index < fit_before].mean()) / observations.loc[
-        observations.index < fit_before
-    ].std()
     return {
         name: _kmeans_scores(x, truth, fit_before, score_from, k, seed)
-        for name, x in (("features_per_bar", features), ("window_summary", summary), ("baseline_observations", scaled_obs))
+        for name, x in (("features_per_bar", features), ("window_summary", summary), ("baseline_observations", observations))
     }
 
 
-def synthetic_regime_eval(cfg: RDETrainConfig, days: int = 400, seed: int = 0, progress: bool = False) -> SyntheticEvalResult:
-    """Train an RDE on synthetic bars with known regimes and score its clusters against the truth."""
+def train_in_memory(
+    bars: pd.DataFrame, cfg: RDETrainConfig, progress: bool = False
+) -> tuple[RegimeDetectionEngine, RDEData, TrainResult]:
+    """Train an RDE on `bars` (its own 70/15/15 split) without writing an artifact.
+
+    Returns (engine, RDEData, TrainResult); the engine builds features with the fitted spec.
+    """
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.training.rde import fit_rde, prepare_rde_data
 
-    bars, truth = generate_regime_bars(days=days, seed=seed)
     data = prepare_rde_data(bars, "SPY", cfg)
     result = fit_rde(data, cfg, checkpoint=None, progress=progress)
-    engine = RegimeDetectionEngine(result.model, None, data.spec, device=next(result.model.parameters()).device)
+    device = next(result.model.parameters()).device
+    engine = RegimeDetectionEngine(result.model, None, data.spec, device=device, training={"window": cfg.window})
+    return engine, data, result
+
+
+def synthetic_regime_eval(
+    cfg: RDETrainConfig, days: int = 400, seed: int = 0, progress: bool = False, regime_set: str = "basic"
+) -> SyntheticEvalResult:
+    """Train an RDE on synthetic bars with known regimes and score its labellings against the truth.
+
+    Fitted on the training part (before the validation boundary), scored on the test part:
+    k-means on the regime vectors, the two causal filters over the vectors (`LatentRegimeFilter`),
+    and the two baselines on the bars' own observations (`causal_baselines`).
+    """
+
+    if regime_set not in SYNTHETIC_SETS:
+        raise InputError(f"Unknown synthetic set {regime_set!r}; expected one of {sorted(SYNTHETIC_SETS)}.")
+    bars, truth = SYNTHETIC_SETS[regime_set](days=days, seed=seed)
+    engine, data, result = train_in_memory(bars, cfg, progress)
     vectors = engine.regime_series(data.features, window=cfg.window)
-    k = len(DEFAULT_REGIMES)
+    k = int(truth.nunique())
     test_start, val_start = data.boundaries["test"], data.boundaries["val"]
     test_mask = vectors.index >= test_start
     test_idx, rde_pred = _kmeans_labels(vectors, val_start, test_start, k, seed)
-    y = truth.reindex(test_idx).to_numpy()
+    labels = {"rde": pd.Series(rde_pred, index=test_idx)}
+    train_vec = vectors.loc[vectors.index < val_start].to_numpy()
+    for method in ("hmm", "jump"):
+        filt = LatentRegimeFilter(k, method, seed=seed).fit(train_vec)
+        labels[f"rde_{method}_filter"] = pd.Series(filt.predict(vectors.to_numpy()), index=vectors.index)
 
-    # Baseline on the same 30-minute bars: fitted on the training part, forward-filtered.
     bars30 = session_bars(bars, 30, "SPY")
-    obs = baseline_observations(bars30)
-    mu, sd = obs.loc[obs.index < val_start].mean(), obs.loc[obs.index < val_start].std()
-    z = ((obs - mu) / sd).to_numpy()
-    hmm = fit_hmm(z[obs.index < val_start], k, seed=seed)
-    probs = forward_filter(hmm, z)
-    hmm_state = pd.Series(probs.argmax(axis=1), index=obs.index).reindex(test_idx)
-    ok = hmm_state.notna().to_numpy()
-    frame = pd.DataFrame(
-        {"close": bars30["close"].reindex(test_idx), "truth": y, "rde": rde_pred, "hmm": hmm_state.to_numpy()},
-        index=test_idx,
-    ).join(vectors.loc[test_mask])
+    states = baseline_states(bars30, val_start, k, seed=seed)
+    labels["hmm_forward_filtered"], labels["jump_model_online"] = states["hmm"], states["jump"]
+    frame = pd.DataFrame({"close": bars30["close"].reindex(test_idx), "truth": truth.reindex(test_idx)}, index=test_idx)
+    scores = {}
+    for name in MODELS:
+        pred = labels[name].reindex(test_idx)
+        frame[name] = pred
+        ok = pred.notna().to_numpy()
+        scores[name] = regime_scores(frame["truth"].to_numpy()[ok], pred.to_numpy()[ok].astype(int))
+    obs = standardised_observations(bars30, val_start)
     return SyntheticEvalResult(
-        rde=regime_scores(y, rde_pred),
-        hmm=regime_scores(y[ok], hmm_state.to_numpy()[ok].astype(int)),
+        scores=scores,
         training=result.metrics,
         n_test_bars=int(test_mask.sum()),
-        frame=frame,
+        frame=frame.join(vectors.loc[test_mask]),
         ceilings=information_ceilings(data.features, obs, truth, cfg.window, val_start, test_start, k, seed),
+        regime_set=regime_set,
     )
 
 
@@ -126,31 +176,6 @@ def daily_realised_vol(bars_1m: pd.DataFrame, tz: str = "America/New_York") -> p
     first = pd.Series(day).ne(pd.Series(day).shift()).to_numpy()
     r[first] = np.nan  # no overnight return inside a day's realised volatility
     return np.sqrt((r**2).groupby(day).sum(min_count=10))
-
-
-def volatility_eval(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: pd.Timestamp) -> dict[str, Any]:
-    """Out-of-sample R^2 for next-day log realised vol: trailing vol alone vs trailing vol + regime."""
-    rv = np.log(daily_realised_vol(bars_1m))
-    vectors = engine.regime_series(session_bars(bars_1m, 30))
-    vday = vectors.index.tz_convert("America/New_York").normalize()
-    last = vectors.groupby(vday).tail(1)  # vector at the day's last bar: known at the close
-    last.index = last.index.tz_convert("America/New_York").normalize()
-    df = pd.DataFrame({"rv": rv, "rv5": rv.rolling(5).mean()}).join(last, how="inner")
-    df["target"] = df["rv"].shift(-1)
-    df["target_day"] = pd.Series(df.index, index=df.index).shift(-1)
-    df = df.dropna()
-    test_day = test_start.tz_convert("America/New_York").normalize()
-    # A training row's target (the next day's volatility) must also lie before the test period.
-    train, test = df[df["target_day"] < test_day], df[df.index >= test_day]
-    base_cols = ["rv", "rv5"]
-    reg_cols = base_cols + [c for c in df.columns if c.startswith("regime_")]
-    out: dict[str, Any] = {"train_days": len(train), "test_days": len(test)}
-    for name, cols in (("trailing_vol", base_cols), ("trailing_vol+regime", reg_cols)):
-        x_tr = np.column_stack([np.ones(len(train)), train[cols].to_numpy()])
-        x_te = np.column_stack([np.ones(len(test)), test[cols].to_numpy()])
-        coef, *_ = np.linalg.lstsq(x_tr, train["target"].to_numpy(), rcond=None)
-        out[name] = r2_score_oos(test["target"].to_numpy(), x_te @ coef)
-    return out
 
 
 def _pcs(vectors: np.ndarray) -> np.ndarray:
@@ -167,8 +192,6 @@ def plot_regimes(close: np.ndarray, panels: list[tuple[np.ndarray, str]], vector
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from algospace.io import atomic_write_with
-
     pcs = _pcs(vectors)
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 3.4 * (len(panels) + 1)))
     x = np.arange(len(close))
@@ -178,6 +201,15 @@ def plot_regimes(close: np.ndarray, panels: list[tuple[np.ndarray, str]], vector
         ax.set_title(title)
     axes[-1].scatter(pcs[:, 0], pcs[:, 1], c=latent_colour, cmap="tab10", s=4, vmin=0, vmax=9)
     axes[-1].set_title(latent_title)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure atomically as a PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    from algospace.io import atomic_write_with
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -52,13 +52,7 @@ def generate_regime_bars(
     rng = np.random.default_rng(seed)
     sessions = pd.bdate_range(start, periods=days)  # naive local dates; localised below (DST-aware)
     n30 = days * BARS_PER_DAY_30M
-    labels = np.empty(n30, dtype=np.int64)
-    state = int(rng.integers(len(regimes)))
-    p_switch = 1.0 / mean_duration_30m
-    for i in range(n30):
-        if i and rng.random() < p_switch:
-            state = int((state + rng.integers(1, len(regimes))) % len(regimes))
-        labels[i] = state
+    labels = markov_labels(n30, [mean_duration_30m] * len(regimes), rng)
     per_min = np.repeat(labels, 30)  # 390 minutes a day = 13 x 30
     drift = np.array([r.drift for r in regimes])[per_min]
     vol = np.array([r.vol for r in regimes])[per_min]
@@ -66,22 +60,55 @@ def generate_regime_bars(
     vmean = np.array([r.volume for r in regimes])[per_min]
     n = len(per_min)
     eps = rng.standard_normal(n) * vol
-    ret = np.empty(n)
+    ret = ar1_returns(drift, phi, eps)
+    open_, high, low, close = ohlc_from_returns(ret, vol, rng)
+    volume = np.round(vmean * rng.lognormal(0.0, 0.35, n) * (1.0 + 200.0 * np.abs(ret)))
+    return bars_and_truth(sessions, labels, open_, high, low, close, volume)
+
+
+def ar1_returns(drift: np.ndarray, phi: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """1-minute returns r_i = drift_i + phi_i (r_{i-1} - drift_i) + eps_i (per-minute parameters)."""
+    ret = np.empty(len(eps))
     prev = 0.0
-    for i in range(n):  # AR(1) returns: the loop is sequential by nature
+    for i in range(len(eps)):  # AR(1) returns: the loop is sequential by nature
         prev = drift[i] + phi[i] * (prev - drift[i]) + eps[i]
         ret[i] = prev
+    return ret
+
+
+def markov_labels(n30: int, mean_durations_30m: list[float], rng: np.random.Generator) -> np.ndarray:
+    """A regime per 30-minute bar: regime k lasts `mean_durations_30m[k]` bars on average
+    (geometric), then the chain jumps uniformly to another regime."""
+    k = len(mean_durations_30m)
+    labels = np.empty(n30, dtype=np.int64)
+    state = int(rng.integers(k))
+    for i in range(n30):
+        if i and rng.random() < 1.0 / mean_durations_30m[state]:
+            state = int((state + rng.integers(1, k)) % k)
+        labels[i] = state
+    return labels
+
+
+def ohlc_from_returns(ret: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """1-minute open, high, low, close from log returns; the wick scales with the minute's sigma."""
+    n = len(ret)
     close = 100.0 * np.exp(np.cumsum(ret))
     open_ = np.concatenate([[100.0], close[:-1]])
-    wiggle = np.abs(rng.standard_normal((2, n))) * vol * close * 0.6
+    wiggle = np.abs(rng.standard_normal((2, n))) * sigma * close * 0.6
     high = np.maximum(open_, close) + wiggle[0]
     low = np.minimum(open_, close) - wiggle[1]
-    volume = np.round(vmean * rng.lognormal(0.0, 0.35, n) * (1.0 + 200.0 * np.abs(ret)))
+    return open_, high, low, close
+
+
+def bars_and_truth(
+    sessions: pd.DatetimeIndex, labels: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+    close: np.ndarray, volume: np.ndarray,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Stamp 390 one-minute bars a session (09:30-16:00 New York, DST-aware) and the 30-minute labels."""
     minute_offsets = pd.to_timedelta(np.arange(390) + 9 * 60 + 30, unit="min")
     stamps = (sessions.values[:, None] + minute_offsets.values[None, :]).ravel()
     index = pd.DatetimeIndex(stamps).tz_localize("America/New_York").tz_convert("UTC")
     index.name = "timestamp"
     bars = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index)
-    idx30 = index[::30]
-    truth = pd.Series(labels, index=idx30, name="regime")
+    truth = pd.Series(labels, index=index[::30], name="regime")
     return bars, truth
