@@ -72,7 +72,7 @@ def test_replay_yields_every_bar_in_order_and_resumes_after_a_time() -> None:
     assert isinstance(src, BarSource)
     items = list(src)
     assert len(items) == 500 and all(isinstance(b, Bar) for b in items)
-    assert items[0].timestamp == bars.index[0] and items[-1].close == bars["close"].iloc[-1]
+    assert items[0].timestamp == bars.index[0].value and items[-1].close == bars["close"].iloc[-1]
     cut = bars.index[199]
     resumed = list(ReplaySource(bars, start_after=cut))
     assert resumed == items[200:]
@@ -97,7 +97,7 @@ def test_follow_sees_appended_bars_once_and_waits_for_half_written_lines(tmp_pat
     _write_rows(path, bars.iloc[:10], header=True)
     follow = FollowCSV(path, poll_s=0.01)
     first = follow.poll()
-    assert [b.timestamp for b in first] == list(bars.index[:10])
+    assert [b.timestamp for b in first] == list(bars.index[:10].asi8)
     assert follow.poll() == []  # nothing new
     line = tmp_path / "one.csv"
     _write_rows(line, bars.iloc[10:11], header=False)
@@ -107,7 +107,7 @@ def test_follow_sees_appended_bars_once_and_waits_for_half_written_lines(tmp_pat
     assert follow.poll() == []
     with open(path, "a") as fh:
         fh.write(text[15:])
-    assert [b.timestamp for b in follow.poll()] == [bars.index[10]]
+    assert [b.timestamp for b in follow.poll()] == [bars.index[10].value]
     path.unlink()  # the file is rewritten with older data: refused, never silently re-played
     _write_rows(path, bars.iloc[:3], header=True)
     with pytest.raises(DataError, match="before the last bar already processed"):
@@ -130,7 +130,7 @@ def test_follow_a_file_written_by_another_process(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", writer, str(rest), str(path)])
     got = list(FollowCSV(path, poll_s=0.02, idle_timeout_s=1.5))
     proc.wait(timeout=30)
-    assert [b.timestamp for b in got] == list(bars.index)
+    assert [b.timestamp for b in got] == list(bars.index.asi8)
 
 
 def test_follow_resumes_after_start_after_and_stops_on_request(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_follow_resumes_after_start_after_and_stops_on_request(tmp_path: Path) -
     path = tmp_path / "live.csv"
     _write_rows(path, bars, header=True)
     got = list(FollowCSV(path, start_after=bars.index[14], poll_s=0.01, idle_timeout_s=0.1))
-    assert [b.timestamp for b in got] == list(bars.index[15:])
+    assert [b.timestamp for b in got] == list(bars.index[15:].asi8)
     stop = threading.Event()
     stop.set()
     assert list(FollowCSV(path, stop=stop)) == []

@@ -16,6 +16,7 @@ from algospace.cli import features as features_cli
 from algospace.cli import infer as infer_cli
 from algospace.cli import models as models_cli
 from algospace.cli import eval as eval_cli
+from algospace.cli import runtime as runtime_cli
 from algospace.cli import train as train_cli
 from algospace.config import load_config, set_config
 from algospace.errors import AlgoSpaceError
@@ -35,6 +36,7 @@ app.add_typer(train_cli.app, name="train")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(infer_cli.app, name="infer")
 demo_cli.register(app)
+runtime_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -60,8 +60,8 @@ class DecisionCore:
                  threshold: float = INITIATE_THRESHOLD, seed: int = 0) -> None:
         if not isinstance(passes, int) or passes < 1:
             raise InputError(f"DecisionCore: passes must be an int >= 1; received {passes!r}.")
-        if not 0.0 < threshold < 1.0:
-            raise InputError(f"DecisionCore: threshold must be in (0, 1); received {threshold!r}.")
+        if not 0.0 <= threshold < 1.0:
+            raise InputError(f"DecisionCore: threshold must be in [0, 1); received {threshold!r}.")
         self.model = model.eval()
         self.manifest = manifest
         self.device = device
@@ -72,17 +72,29 @@ class DecisionCore:
         # disturb) the caller's global torch RNG, and a backtest repeats exactly.
         self._generator = torch.Generator(device=device).manual_seed(seed)
         self._state: torch.Tensor | None = None
+        self.training: dict[str, Any] = {}  # the artifact's training record (split, thresholds, models used)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", *, passes: int = MC_PASSES,
-             threshold: float = INITIATE_THRESHOLD, allow_untrained: bool = False,
+    def load(cls, path: str | Path, device: str = "auto", *, passes: int | None = None,
+             threshold: float | None = None, allow_untrained: bool = False,
              feature_spec_fingerprint: str | None = None) -> "DecisionCore":
-        """Load and verify a decision-core artifact directory (kind "core")."""
+        """Load and verify a decision-core artifact directory (kind "core").
+
+        `passes` and `threshold` default to what training recorded (`training.json`:
+        `mc_passes`, `initiate_threshold`, the threshold chosen on the validation period),
+        else the reference's 50 passes and 0.65.
+        """
         from algospace.artifacts import load_artifact
+        from algospace.artifacts.layout import read_training
 
         model, manifest = load_artifact(path, device=device, kind="core", allow_untrained=allow_untrained,
                                         feature_spec_fingerprint=feature_spec_fingerprint)
-        return cls(model, manifest, next(model.parameters()).device, passes=passes, threshold=threshold)
+        training = read_training(Path(path))
+        passes = int(training.get("mc_passes", MC_PASSES)) if passes is None else passes
+        threshold = float(training.get("initiate_threshold", INITIATE_THRESHOLD)) if threshold is None else threshold
+        core = cls(model, manifest, next(model.parameters()).device, passes=passes, threshold=threshold)
+        core.training = training
+        return core
 
     def inputs(self, m30: Any, m5: Any, regime: Any, lvn: Any, synergy: Any) -> CoreInputs:
         """Validate one signal's inputs and make the (1, ...) tensors the model reads."""

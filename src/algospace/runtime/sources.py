@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 @runtime_checkable
 class BarSource(Protocol):
-    """Anything that yields `Bar` or `Tick` items in strictly increasing time order."""
+    """Anything that yields loaded bar/tick frames (`frames`) and their rows as `Bar`/`Tick` items, in time order."""
+
+    def frames(self) -> Iterator[pd.DataFrame]: ...
 
     def __iter__(self) -> Iterator[Bar | Tick]: ...
 
@@ -45,19 +47,18 @@ def _utc(ts: pd.Timestamp | str | None, who: str) -> pd.Timestamp | None:
 
 
 def frame_items(frame: pd.DataFrame, start_after: pd.Timestamp | None = None) -> Iterator[Bar | Tick]:
-    """The rows of a loaded bar or tick frame as `Bar`/`Tick` tuples, after `start_after`."""
+    """The rows of a loaded bar or tick frame as `Bar`/`Tick` tuples, after `start_after`.
+
+    Timestamps are int UTC nanoseconds (what `BarBuilder` reads fastest; a Timestamp per row
+    would cost more than aggregating it)."""
     if start_after is not None:
         frame = frame[frame.index > start_after]
-    index = frame.index
+    ns = frame.index.as_unit("ns").asi8.tolist()
     if "price" in frame.columns:
-        price, volume = frame["price"].to_numpy(np.float64), frame["volume"].to_numpy(np.float64)
-        for i in range(len(frame)):
-            yield Tick(index[i], float(price[i]), float(volume[i]))
+        yield from map(Tick, ns, frame["price"].to_numpy(np.float64).tolist(), frame["volume"].to_numpy(np.float64).tolist())
         return
-    cols = [frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
-    o, h, lo, c, v = cols
-    for i in range(len(frame)):
-        yield Bar(index[i], float(o[i]), float(h[i]), float(lo[i]), float(c[i]), float(v[i]), False)
+    cols = [frame[c].to_numpy(np.float64).tolist() for c in ("open", "high", "low", "close", "volume")]
+    yield from map(Bar, ns, *cols, [False] * len(ns))
 
 
 class ReplaySource:
@@ -72,6 +73,10 @@ class ReplaySource:
         self.frame = data if isinstance(data, pd.DataFrame) else load_data(data)
         self.start_after = _utc(start_after, "ReplaySource")
         self.instrument: str | None = self.frame.attrs.get("instrument")
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The data as frames (one here): the runtime converts prices a frame at a time."""
+        yield self.frame if self.start_after is None else self.frame[self.frame.index > self.start_after]
 
     def __iter__(self) -> Iterator[Bar | Tick]:
         return frame_items(self.frame, self.start_after)
@@ -120,11 +125,16 @@ class FollowCSV:
 
     def poll(self) -> list[Bar]:
         """The bars appended since the last one yielded (empty when nothing new is complete)."""
+        return list(frame_items(self.poll_frame()))
+
+    def poll_frame(self) -> pd.DataFrame:
+        """`poll` as a frame of bars (empty when nothing new is complete)."""
         from algospace.data import load_bars
 
+        empty = pd.DataFrame(columns=["open", "high", "low", "close", "volume"], index=pd.DatetimeIndex([], tz="UTC"))
         size = self._complete_size()
         if size is None or size == self._size:
-            return []
+            return empty
         self._size = size
         frame = load_bars(self.path)
         if self.last is not None:
@@ -134,20 +144,24 @@ class FollowCSV:
                     f"({self.last}); was it rewritten? Start a new run or pass start_after."
                 )
             frame = frame[frame.index > self.last]
-        items = [b for b in frame_items(frame) if isinstance(b, Bar)]
-        if items:
-            self.last = items[-1].timestamp
-        return items
+        if len(frame):
+            self.last = frame.index[-1]
+        return frame
 
-    def __iter__(self) -> Iterator[Bar]:
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """New bars as frames, as they are appended, until stopped or idle."""
         idle_since = time.monotonic()
         while not self.stop.is_set():
-            new = self.poll()
-            if new:
+            new = self.poll_frame()
+            if len(new):
                 idle_since = time.monotonic()
-                yield from new
+                yield new
                 continue
             if self.idle_timeout_s is not None and time.monotonic() - idle_since > self.idle_timeout_s:
                 log.info("FollowCSV: no new bar for %.1f s; stopping", self.idle_timeout_s)
                 return
             self.stop.wait(self.poll_s)
+
+    def __iter__(self) -> Iterator[Bar]:
+        for frame in self.frames():
+            yield from frame_items(frame)  # type: ignore[misc]

@@ -82,9 +82,14 @@ class TradeOutcomes:
 
 def stop_target_ticks(paths: TradePaths, signal: np.ndarray, stop_mult: np.ndarray, reward_risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stop = stop_mult x ATR and target = reward_risk x stop, in whole ticks (each at least 1)."""
-    tick = paths.instrument.tick_size
-    stop = np.maximum(1, np.rint(stop_mult * paths.atr[signal] / tick)).astype(np.int64)
-    target = np.maximum(1, np.rint(reward_risk * stop)).astype(np.int64)
+    return ticks_for(paths.atr[signal], paths.instrument.tick_size, stop_mult, reward_risk)
+
+
+def ticks_for(atr, tick_size: float, stop_mult, reward_risk) -> tuple[np.ndarray, np.ndarray]:
+    """The one rule turning (ATR, stop multiplier, reward:risk) into whole-tick stop and target
+    distances (each at least 1); used by the simulator and the runtime's rule-based decider."""
+    stop = np.maximum(1, np.rint(np.asarray(stop_mult) * np.asarray(atr) / tick_size)).astype(np.int64)
+    target = np.maximum(1, np.rint(np.asarray(reward_risk) * stop)).astype(np.int64)
     return stop, target
 
 
@@ -124,8 +129,7 @@ def simulate_ticks(paths: TradePaths, signal, size, stop_ticks, target_ticks, lo
         room = b[4]
         if np.isnan(room).any():
             raise InputError("simulate: loss_limit_usd must not be NaN; pass None for no limit.")
-        per = np.where(qty > 0, room / np.maximum(qty, 1) - paths.commission, np.inf)
-        liq = np.floor(np.round(per / tv - slip, 9))  # whole ticks of adverse move the room allows
+        liq = liquidation_ticks(room, qty, paths.commission, tv, slip)
         no_room = (qty > 0) & (liq < 1)
         limited = (liq < stop) & ~no_room
         stop_eff = np.where(limited, liq, stop).astype(np.int64)
@@ -170,6 +174,14 @@ def simulate_ticks(paths: TradePaths, signal, size, stop_ticks, target_ticks, lo
     )
 
 
+def liquidation_ticks(room_usd, size, commission: float, tick_value: float, slippage_ticks: float) -> np.ndarray:
+    """Whole ticks of adverse move the account's room allows before the firm liquidates (inf for size 0).
+
+    The one formula, used by `simulate_ticks` and by the runtime's bar-by-bar execution.
+    """
+    qty = np.asarray(size)
+    per = np.where(qty > 0, np.asarray(room_usd, dtype=np.float64) / np.maximum(qty, 1) - commission, np.inf)
+    return np.floor(np.round(per / tick_value - slippage_ticks, 9))
 def simulate_one(paths: TradePaths, signal: int, size: int, stop_mult: float, reward_risk: float,
                  loss_limit_usd: float | None = None) -> TradeOutcomes:
     """`simulate` for ONE combination, the way the environment and backtests trade: the same rules

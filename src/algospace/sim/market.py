@@ -61,6 +61,20 @@ class Market:
 
 def _as_instrument(frame: pd.DataFrame, src: Instrument, target: Instrument) -> tuple[pd.DataFrame, str]:
     """The data with prices in `target`'s units and on its tick grid, and the proxy statement."""
+    factor, proxy = proxy_for(src, target)
+    out = frame.copy()
+    cols = ["price"] if "price" in out.columns else ["open", "high", "low", "close"]
+    for c in cols:
+        # nearest-tick rounding is monotone, so high >= max(open, close) >= low still holds
+        out[c] = target.round_to_tick(out[c].to_numpy() * factor)
+    out.attrs = {**frame.attrs, "instrument": src.name}
+    return out, proxy
+
+
+def proxy_for(src: Instrument, target: Instrument) -> tuple[float, str]:
+    """(price factor, proxy statement) to trade `src` data as `target`; InputError when unsupported.
+
+    The runtime applies the same factor bar by bar (prices x factor, rounded to the tick)."""
     factor = PROXY_FACTOR.get(src.name)
     if src.name == target.name:
         factor, proxy = 1.0, f"native {target.name}"
@@ -76,10 +90,4 @@ def _as_instrument(frame: pd.DataFrame, src: Instrument, target: Instrument) -> 
             f"Cannot simulate {src.name} data as {target.name}: supported are SPY -> ES/MES (the x10 proxy), ES <-> MES, "
             f"or data of the instrument itself. Pass instrument='{src.name}' or other data."
         )
-    out = frame.copy()
-    cols = ["price"] if "price" in out.columns else ["open", "high", "low", "close"]
-    for c in cols:
-        # nearest-tick rounding is monotone, so high >= max(open, close) >= low still holds
-        out[c] = target.round_to_tick(out[c].to_numpy() * factor)
-    out.attrs = {**frame.attrs, "instrument": src.name}
-    return out, proxy
+    return factor, proxy

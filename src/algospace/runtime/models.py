@@ -1,0 +1,64 @@
+"""The three models of a run, loaded once from one directory and checked to belong together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from algospace.errors import ArtifactError, InputError
+
+KINDS = ("rde", "mrms", "core")
+TRAIN_COMMAND = {"rde": "algospace train rde", "mrms": "algospace train mrms", "core": "algospace train core"}
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    rde: Any  # RegimeDetectionEngine
+    mrms: Any  # RiskManager
+    core: Any  # DecisionCore
+    path: Path
+
+    @classmethod
+    def load(cls, models_dir: str | Path, device: str = "auto") -> "ModelSet":
+        """Load `rde/`, `mrms/` and `core/` from `models_dir`, verified by the artifact layer.
+
+        Refused with a clear error: a missing model, an untrained or placeholder one (the artifact
+        layer refuses it), and models whose recorded feature specs differ.
+        """
+        from algospace.engines.core import DecisionCore
+        from algospace.engines.mrms import RiskManager
+        from algospace.engines.rde import RegimeDetectionEngine
+
+        root = Path(models_dir)
+        if not root.is_dir():
+            raise InputError(f"--models {root}: not a directory; expected a directory holding rde/, mrms/ and core/ "
+                             "(make demo writes runs/demo/models).")
+        missing = [k for k in KINDS if not (root / k).is_dir()]
+        if missing:
+            hints = "; ".join(f"{k}/: {TRAIN_COMMAND[k]} --out {root / k}" for k in missing)
+            raise ArtifactError(f"models directory {root} lacks {', '.join(k + '/' for k in missing)}. Train: {hints}.")
+        rde = RegimeDetectionEngine.load(root / "rde", device=device)
+        mrms = RiskManager.load(root / "mrms", device=device)
+        core = DecisionCore.load(root / "core", device=device)
+        # the core records the RDE spec it was trained on and the rde/ and mrms/ weights it used
+        spec_rde, spec_core = rde.manifest.feature_spec_fingerprint, core.manifest.feature_spec_fingerprint
+        if spec_core and spec_rde and spec_core != spec_rde:
+            raise ArtifactError(
+                f"models in {root}: core/ was trained on feature spec {spec_core[:12]} but rde/ uses {spec_rde[:12]}; all "
+                "models of a run must share the RDE's spec. Retrain the core against this rde/ (algospace train core "
+                f"--models {root})."
+            )
+        for kind, engine in (("rde", rde), ("mrms", mrms)):
+            used = (core.training.get(kind) or {}).get("files", {}).get("model.safetensors")
+            have = engine.manifest.files.get("model.safetensors")
+            if used and have and used != have:
+                raise ArtifactError(
+                    f"models in {root}: core/ was trained with another {kind}/ (weights {used[:12]}, found {have[:12]}); "
+                    f"its labels and inputs came from that model. Retrain the core: algospace train core --models {root}."
+                )
+        return cls(rde, mrms, core, root)
+
+    def hashes(self) -> dict[str, str]:
+        """sha256 of each model's weights (from the verified manifests)."""
+        return {k: str(getattr(self, k).manifest.weights_sha256) for k in KINDS}
