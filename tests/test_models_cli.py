@@ -99,7 +99,7 @@ def test_import_legacy_errors_are_artifact_errors(tmp_path: Path) -> None:
     src = tmp_path / "mrms.pth"
     _legacy_mrms(src)
     r = runner.invoke(app, ["models", "import-legacy", str(src), "--kind", "core", "--out", str(tmp_path / "o")])
-    assert r.exit_code != 0 and isinstance(r.exception, ArtifactError) and "no model" in str(r.exception)
+    assert r.exit_code != 0 and isinstance(r.exception, ArtifactError) and "no legacy key mapping" in str(r.exception)
     r = runner.invoke(app, ["models", "verify", str(tmp_path / "missing")])
     assert r.exit_code != 0 and isinstance(r.exception, ArtifactError)
 
