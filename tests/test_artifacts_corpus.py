@@ -183,7 +183,7 @@ CASES: list[tuple[str, Callable[[Path], None], str, dict[str, object]]] = [
      {"feature_spec_fingerprint": "0" * 64}),
     ("untrained provenance", untrained, r"untrained model \(provenance 'untrained'\)", {}),
     ("missing weights file", missing_weights, r"model.safetensors: missing", {}),
-    ("kind changed to another model's", core_kind, r"config.json does not match CoreConfig \(kind 'core'\)", {}),
+    ("RDE weights signed as a core", core_kind, r"does not match CoreConfig \(kind 'core'\)", {}),
     ("n_heads not dividing d_model", heads_not_dividing, r"d_model=16 is not divisible by n_heads=7.*restore", {}),
     ("zero heads", zero_heads, r"n_heads=0: expected an integer in 1\.\.100,000", {}),
     ("dropout 2.0", dropout_above_one, r"dropout=2\.0: expected a probability in \[0, 1\)", {}),

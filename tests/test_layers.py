@@ -21,8 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"_pydantic"},
     "data": {"io", "config"},
     "features": {"_pydantic", "_lazy", "hashing", "io", "data"},
-    "signals": {"data", "features"},
-    "sim": {"_pydantic", "data", "features", "signals"},
+    "signals": {"config", "data", "features"},
+    "sim": {"_pydantic", "config", "data", "features", "signals"},
     "models": set(),
     "artifacts": {"_pydantic", "hashing", "io", "devices", "models"},
     "engines": {"artifacts", "models", "features", "data", "sim", "signals"},
@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
                    "sim"},
     "runtime": {"_pydantic", "config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
                 "sim"},
+    "check": {"config", "hashing", "io", "devices", "data", "features", "models", "artifacts", "engines", "signals",
+              "sim", "training", "evaluation", "runtime"},
 }
 LAZY: dict[str, set[str]] = {
     "config": {"data"},  # validators read the one list of session calendars and instruments

@@ -195,8 +195,7 @@ def test_pre_zip_torch_format_is_read(tmp_path: Path) -> None:
 
 
 def test_core_has_no_legacy_mapping(tmp_path: Path) -> None:
-    # the decision core exists now (models/core.py), but the original's core weights could not be
-    # traced to code, so there is no key mapping to import them with: refused, nothing written
+    """The decision core is a new model: nothing of the original system's imports into it."""
     src = tmp_path / "core.pth"
     torch.save({"model_state_dict": {"policy.0.weight": torch.zeros(4, 4)}}, src)
     with pytest.raises(ArtifactError, match="no legacy key mapping for model kind 'core'"):

@@ -67,6 +67,8 @@ _LAZY = {
     "RDETrainConfig": "algospace.training.rde_config",
     "train_rde": "algospace.training.rde",
     "AppConfig": "algospace.config",
+    "run_check": "algospace.check",
+    "CheckReport": "algospace.check",
     "load_config": "algospace.config",
 }
 

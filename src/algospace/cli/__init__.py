@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from algospace import __version__
+from algospace.cli import check as check_cli
 from algospace.cli import data as data_cli
 from algospace.cli import demo as demo_cli
 from algospace.cli import features as features_cli
@@ -36,6 +37,7 @@ app.add_typer(train_cli.app, name="train")
 app.add_typer(eval_cli.app, name="eval")
 app.add_typer(infer_cli.app, name="infer")
 demo_cli.register(app)
+check_cli.register(app)
 runtime_cli.register(app)
 
 

@@ -182,6 +182,8 @@ def liquidation_ticks(room_usd, size, commission: float, tick_value: float, slip
     qty = np.asarray(size)
     per = np.where(qty > 0, np.asarray(room_usd, dtype=np.float64) / np.maximum(qty, 1) - commission, np.inf)
     return np.floor(np.round(per / tick_value - slippage_ticks, 9))
+
+
 def simulate_one(paths: TradePaths, signal: int, size: int, stop_mult: float, reward_risk: float,
                  loss_limit_usd: float | None = None) -> TradeOutcomes:
     """`simulate` for ONE combination, the way the environment and backtests trade: the same rules
