@@ -177,6 +177,8 @@ def eval_mrms_cmd(
                "artifact": str(artifact)}
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}, plot: {plot}")
+
+
 def _out_of_sample_artifact(artifact: Path, train_end: str) -> Any:
     """Load --artifact for the SPY walk-forward; refuse one whose training data reaches train_end."""
     import pandas as pd

@@ -41,10 +41,11 @@ import torch.nn.functional as F
 
 from algospace.devices import resolve_device
 from algospace.errors import InputError
+from algospace.hashing import sha256_json
 from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
 from algospace.training.core_config import CoreTrainConfig
 from algospace.training.core_data import INPUT_NAMES, SPLITS, CoreData, prepare_core_data
-from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics
+from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics, over_budget
 from algospace.training.resume import restore, snapshot
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,7 @@ def _run_key(cfg: CoreTrainConfig, data: CoreData, upstream: dict[str, Any]) -> 
     for k in INPUT_NAMES:
         h.update(data.inputs[k].tobytes())
     h.update(data.risk.tobytes())
-    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "rows": h.hexdigest(), "upstream": upstream},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "rows": h.hexdigest(), "upstream": upstream})
 
 
 @dataclass
@@ -214,7 +213,7 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
                 bad_epochs += 1
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, snapshot(run_key, model, opt, best_state, gen, epoch + 1, step, best, bad_epochs, history))
-            if (time.monotonic() - t0 + (time.monotonic() - epoch_start)) / 60.0 > cfg.max_minutes:
+            if over_budget(t0, time.monotonic() - epoch_start, cfg.max_minutes):
                 stop_reason = "time_budget"
                 break
         else:
