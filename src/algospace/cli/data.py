@@ -45,14 +45,12 @@ def samples_cmd() -> None:
 
 
 @app.command("info")
+@ro.with_read_options
 def info_cmd(
     file: Annotated[str, typer.Argument(help="Bar or tick file (CSV/Parquet), or a sample name such as spy-1m.")],
     instrument: Annotated[Optional[str], typer.Option(help="Instrument whose sessions to use (default: the sample's, else config data.instrument).")] = None,
     repairs: Annotated[int, typer.Option(help="Also list up to this many repaired rows.")] = 0,
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Summarise a bar or tick file: range, rows, sessions, gaps and flaws.
 
@@ -63,7 +61,7 @@ def info_cmd(
     """
     from algospace.data.info import describe
 
-    info = describe(file, instrument, **ro.read_options(format, time_column, timezone, dayfirst))
+    info = describe(file, instrument, **read.kwargs())
     table = Table(title=f"data info: {file}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value")
@@ -76,6 +74,7 @@ def info_cmd(
 
 
 @app.command("bars")
+@ro.with_read_options
 def bars_cmd(
     data: Annotated[str, typer.Option("--data", help="Tick or bar file (CSV/Parquet) or a sample name (spy-1m, es-ticks).")],
     minutes: Annotated[int, typer.Option(help="Bar size in whole minutes.")] = 30,
@@ -83,10 +82,7 @@ def bars_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output Parquet file.")] = Path("bars.parquet"),
     fill_gaps: Annotated[bool, typer.Option(help="Fill missing bars inside a session with the last close and zero volume (flagged in a 'filled' column).")] = False,
     heikin_ashi: Annotated[bool, typer.Option("--heikin-ashi", help="Write Heikin-Ashi candles instead of plain bars.")] = False,
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Build session-aligned time bars from ticks or finer bars and write them to Parquet.
 
@@ -102,7 +98,7 @@ def bars_cmd(
         raise InputError(f"--out must end in .parquet; received {out}.")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
         task = progress.add_task(f"loading {data}", total=3)
-        frame = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
+        frame = load_data(data, **read.kwargs())
         progress.update(task, advance=1, description=f"building {minutes}-minute bars")
         bars = make_bars(frame, minutes, instrument, fill_gaps=fill_gaps)
         if len(bars) == 0:
@@ -125,6 +121,7 @@ def bars_cmd(
 
 
 @app.command("continuous")
+@ro.with_read_options
 def continuous_cmd(
     files: Annotated[list[Path], typer.Argument(help="Per-expiry contract files (bars or ticks), in any order.")],
     out: Annotated[Path, typer.Option("--out", help="Output Parquet file; the rolls go beside it as OUT-stem.rolls.csv.")],
@@ -132,10 +129,7 @@ def continuous_cmd(
     adjust: Annotated[str, typer.Option("--adjust", help="difference (add the roll gaps to earlier prices), ratio (multiply) or none.")] = "difference",
     roll_days: Annotated[int, typer.Option("--roll-days", help="Calendar roll: days before the front contract's last trade date.")] = 8,
     instrument: Annotated[Optional[str], typer.Option(help="Instrument whose calendar gives the trade dates (default: config data.instrument).")] = None,
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Build one continuous futures series from per-expiry contract files.
 
@@ -151,7 +145,7 @@ def continuous_cmd(
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise InputError(f"--out must end in .parquet; received {out}.")
     series, rolls = continuous(files, roll=roll, adjust=adjust, roll_days=roll_days, instrument=instrument,
-                               **ro.read_options(format, time_column, timezone, dayfirst))
+                               **read.kwargs())
     atomic_write_parquet(out, series)
     atomic_write_text(rolls_path(out), rolls.to_csv(index=False))
     typer.echo(f"wrote {len(series):,} rows ({series.attrs['kind']}) {series.index[0]} .. {series.index[-1]} from "

@@ -70,6 +70,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path, fingerprint: str) -> None:
 
 
 @app.command("build")
+@ro.with_read_options
 def build(
     data: Annotated[str, typer.Option("--data", help="Tick or bar file (CSV/Parquet; ticks, 1-, 5- or 30-minute bars) or a sample name (spy-1m, es-ticks).")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file to write: one row per 30-minute bar, 155 columns.")],
@@ -85,10 +86,7 @@ def build(
         typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars (default: the sample's, else config data.instrument)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Build the 155 regime features for every 30-minute bar after the warm-up.
 
@@ -112,7 +110,7 @@ def build(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
-        frame = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
+        frame = load_data(data, **read.kwargs())
         bars = session_bars(frame, 30, resolve_instrument(instrument, frame))
         if spec is not None:
             fitted = FeatureSpec.load(spec)

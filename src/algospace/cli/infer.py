@@ -19,6 +19,7 @@ app = typer.Typer(
 
 
 @app.command("rde")
+@ro.with_read_options
 def infer_rde_cmd(
     artifact: Annotated[Path, typer.Option("--artifact", help="A trained RDE artifact directory.")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file to write: one row per bar, regime_0..regime_7.")],
@@ -27,10 +28,7 @@ def infer_rde_cmd(
     backend: Annotated[
         Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
     ] = "torch",
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Write the regime vector at every bar of a bar file (causal sliding windows).
 
@@ -52,7 +50,7 @@ def infer_rde_cmd(
     with console.status("loading and verifying the artifact"):
         engine = RegimeDetectionEngine.load(artifact, device=device, backend=backend)
     with console.status(f"regime vectors ({engine.backend} on {engine.device})"):
-        series = engine.regime_series(load_data(data, **ro.read_options(format, time_column, timezone, dayfirst)))
+        series = engine.regime_series(load_data(data, **read.kwargs()))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(out, series)
     typer.echo(

@@ -6,7 +6,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -28,6 +32,43 @@ Dayfirst = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """The four options as given; `kwargs()` checks them when the command reads its data."""
+
+    format: str = "auto"
+    time_column: str | None = None
+    timezone: str | None = None
+    dayfirst: bool | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return read_options(self.format, self.time_column, self.timezone, self.dayfirst)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PARAMS = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+           for name, annotation, default in (("format", Format, "auto"), ("time_column", TimeColumn, None),
+                                             ("timezone", Timezone, None), ("dayfirst", Dayfirst, None))]
+
+
+def with_read_options(command: F) -> F:
+    """Adds --format/--time-column/--timezone/--dayfirst (last, in that order) to a typer command
+    that takes a `read: ReadOptions` parameter, so every command that reads market data declares
+    them once. Typer reads a command's options from its signature, hence the rewritten one."""
+    sig = inspect.signature(command, eval_str=True)
+    kept = [p for name, p in sig.parameters.items() if name != "read"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, format: str = "auto", time_column: str | None = None, timezone: str | None = None,
+                dayfirst: bool | None = None, **kwargs: Any) -> Any:
+        return command(*args, read=ReadOptions(format, time_column, timezone, dayfirst), **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=kept + _PARAMS)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in kept + _PARAMS} | {"return": sig.return_annotation}
+    return wrapper  # type: ignore[return-value]
+
+
 def read_options(format: str, time_column: str | None, timezone: str | None, dayfirst: bool | None) -> dict[str, Any]:
     """The keyword arguments `load_data`/`describe`/`load_bars` take for these options."""
     from algospace.data.formats import check_format
@@ -35,4 +76,4 @@ def read_options(format: str, time_column: str | None, timezone: str | None, day
     return {"format": check_format(format), "timestamp_column": time_column, "timezone": timezone, "dayfirst": dayfirst}
 
 
-__all__ = ["Format", "TimeColumn", "Timezone", "Dayfirst", "read_options"]
+__all__ = ["Format", "TimeColumn", "Timezone", "Dayfirst", "ReadOptions", "read_options", "with_read_options"]

@@ -14,6 +14,7 @@ app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train
 
 
 @app.command("rde")
+@ro.with_read_options
 def train_rde_cmd(
     out: Annotated[Path, typer.Option("--out", help="Artifact directory to write.")],
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet, 1- or 30-minute) or a sample name.")] = "spy-1m",
@@ -32,10 +33,7 @@ def train_rde_cmd(
     ] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    format: ro.Format = "auto",
-    time_column: ro.TimeColumn = None,
-    timezone: ro.Timezone = None,
-    dayfirst: ro.Dayfirst = None,
+    read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
     """Train the Regime Detection Engine (Transformer-VAE) on the 155 regime features.
 
@@ -55,7 +53,7 @@ def train_rde_cmd(
         preset, seed=get_config().seed if seed is None else seed, device=device, target=target, horizon=horizon,
         max_epochs=max_epochs, max_minutes=max_minutes,
     )
-    bars = load_data(data, **ro.read_options(format, time_column, timezone, dayfirst))
+    bars = load_data(data, **read.kwargs())
     inst = resolve_instrument(instrument, bars).name
     result = train_rde(bars, out, cfg, instrument=inst, progress=not quiet)
     m = result.metrics

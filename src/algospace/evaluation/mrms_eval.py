@@ -145,7 +145,7 @@ def evaluate_mrms(artifact: str | Path, data: Any = "spy-1m", n_boot: int = 2000
     from algospace.training.mrms import prepare_mrms_data
     from algospace.training.mrms_config import MRMSTrainConfig
     from algospace.training.mrms_policies import Context
-    from algospace.training.rde import _progress
+    from algospace.training.loop import progress_bar as _progress
 
     rm = RiskManager.load(artifact, device="cpu")
     cfg = MRMSTrainConfig.model_validate(rm.training.get("train_config", {}))

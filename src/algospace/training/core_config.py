@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field
 
-from algospace.config import StrictModel
-from algospace.errors import ConfigError
+from algospace.training.config_base import TrainConfig
 
 
-class CoreTrainConfig(StrictModel):
+class CoreTrainConfig(TrainConfig):
     """How the decision core is trained. `preset("tiny")` is for tests, `preset("default")` for real runs."""
 
     instrument: Literal["ES", "MES"] = Field("ES", description="Instrument the signals trade (SPY data runs as its proxy).")
@@ -37,29 +36,8 @@ class CoreTrainConfig(StrictModel):
     data_start: str | None = Field(None, description="Use bars from this date on (ISO); None: all.")
     data_end: str | None = Field(None, description="Use bars before this date (ISO); None: all.")
 
-    @model_validator(mode="after")
-    def _fractions(self) -> "CoreTrainConfig":
-        if self.train_fraction + self.val_fraction >= 1.0:
-            raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
-        return self
+    _what: ClassVar[str] = "decision-core"
 
     @classmethod
-    def preset_with_options(cls, name: str, **options: object) -> "CoreTrainConfig":
-        """`preset(name, ...)` for command-line options: an option left unset (None) keeps the preset's value."""
-        return cls.preset(name, **{k: v for k, v in options.items() if v is not None})  # type: ignore[arg-type]
-
-    @classmethod
-    def preset(cls, name: str, **overrides: object) -> "CoreTrainConfig":
-        """Named presets: `tiny` trains in seconds (tests), `default` is the real run."""
-        if name == "default":
-            base: dict[str, object] = {}
-        elif name == "tiny":
-            base = {"max_epochs": 3, "batch_size": 64, "patience": 2, "max_minutes": 1.0, "mc_passes": 8}
-        else:
-            raise ConfigError(f"Unknown decision-core preset {name!r}; expected 'tiny' or 'default'.")
-        base.update(overrides)
-        try:
-            return cls.model_validate(base)
-        except ValidationError as exc:
-            lines = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"Invalid decision-core training settings: {lines}.") from exc
+    def _tiny(cls) -> dict[str, Any]:
+        return {"max_epochs": 3, "batch_size": 64, "patience": 2, "max_minutes": 1.0, "mc_passes": 8}

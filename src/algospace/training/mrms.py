@@ -13,12 +13,11 @@ rewarded is exactly what the engine would propose. Reward: `RewardConfig` (docum
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,20 @@ import pandas as pd
 import torch
 
 from algospace.devices import resolve_device
-from algospace.engines.mrms import TRAINING_FILE, RiskManager, rule_proposals
+from algospace.engines.mrms import RiskManager, rule_proposals
 from algospace.engines.mrms_rules import rooms_from_vector
 from algospace.errors import DataError, InputError
+from algospace.hashing import sha256_json
 from algospace.models.mrms import MRMSConfig, MRMSModel
 from algospace.training.mrms_config import MRMSTrainConfig
 from algospace.training.ppo import HybridPolicy, PPOConfig, Rollout, act, ppo_update
 from algospace.sim.replay import TradeReplay, act_many
+from algospace.training.loop import FitResult, progress_task
 from algospace.training.rde import (
-    _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics, over_budget,
+    _CHECKPOINT_KEYS as _RESUME_KEYS, _read_checkpoint, _save_checkpoint, checkpoint_path, data_fingerprint, flat_metrics,
+    over_budget,
 )
+from algospace.training.resume import restore, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -186,25 +189,23 @@ def _metrics_dict(m: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- training
-_CHECKPOINT_KEYS = ("run_key", "policy", "optimizer", "best_model", "generator", "torch_rng", "np_rng", "iteration",
-                    "best", "bad_evals", "history")
+# `training.resume`'s snapshot (its "epoch" and "step" count iterations, "bad_epochs" evaluations
+# without improvement) plus the numpy generator that draws the episodes.
+_CHECKPOINT_KEYS = (*_RESUME_KEYS, "np_rng")
 
 
 def _run_key(cfg: MRMSTrainConfig, data: MRMSData) -> str:
     # Budget, iteration cap, threads and device do not change what an iteration computes: a run
     # stopped by its budget or cap resumes under a larger one.
     knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device"})
-    blob = json.dumps({"cfg": knobs, "data": data.data_fingerprint, "rows": [len(v) for v in data.rows.values()]}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "rows": [len(v) for v in data.rows.values()]})
 
 
 @dataclass
-class TrainResult:
-    model: MRMSModel
-    metrics: dict[str, Any]
-    history: list[dict[str, float]]
-    data: MRMSData
-    log_std: list[float]
+class TrainResult(FitResult[MRMSModel, MRMSData]):
+    """An M-RMS fit: the best-validation model on the CPU and the policy's final exploration noise."""
+
+    log_std: list[float] = field(default_factory=list)
 
 
 def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = None, progress: bool = True) -> TrainResult:
@@ -222,27 +223,19 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
     # --- init: scratch or resume ------------------------------------------------------------
     policy = HybridPolicy(MRMSModel(MRMSConfig(n_sizes=cfg.account.max_contracts + 1)), pcfg.init_log_std).to(device)
     opt = torch.optim.Adam(policy.parameters(), lr=pcfg.lr)
-    start_it, best, bad_evals, history = 0, -math.inf, 0, []
-    best_state: dict[str, torch.Tensor] | None = None
     state = _read_checkpoint(checkpoint, run_key, _CHECKPOINT_KEYS) if checkpoint is not None else None
-    if state is not None:
-        policy.load_state_dict(state["policy"])
-        opt.load_state_dict(state["optimizer"])
-        best_state = state["best_model"] or None
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+    start_it, _, best, bad_evals, history, best_state = restore(state, policy, opt, gen)
+    if state is None:
+        best = -math.inf  # a score, higher is better
+    else:
         rng.bit_generator.state = json.loads(state["np_rng"])
-        start_it, best, bad_evals = state["iteration"], state["best"], state["bad_evals"]
-        history = json.loads(state["history"])
         log.info("resuming M-RMS training at iteration %d from %s", start_it, checkpoint)
 
     # --- one loop -----------------------------------------------------------------------------
     t0 = time.monotonic()
     stop_reason = "max_iterations"
-    bar = _progress(progress)
-    task = bar.add_task("train mrms", total=cfg.max_iterations, completed=start_it, info="") if bar else None
     k = policy.model.config.synergy_dim
-    try:
+    with progress_task(progress, "train mrms", cfg.max_iterations, start_it) as advance:
         for it in range(start_it, cfg.max_iterations):
             if bad_evals >= cfg.patience:
                 stop_reason = "early_stopping"
@@ -286,19 +279,12 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
             history.append(row)
             log.info("iteration %d: %s", it + 1, row)
             if checkpoint is not None:
-                _save_checkpoint(checkpoint, {
-                    "run_key": run_key, "policy": policy.state_dict(), "optimizer": opt.state_dict(),
-                    "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                    "np_rng": json.dumps(rng.bit_generator.state), "iteration": it + 1, "best": best,
-                    "bad_evals": bad_evals, "history": json.dumps(history)})
-            if bar:
-                bar.update(task, advance=1, info=f"reward {row['mean_reward']:+.3f} val {best:+.2f}")
+                _save_checkpoint(checkpoint, {**snapshot(run_key, policy, opt, best_state, gen, it + 1, it + 1, best, bad_evals, history),
+                                              "np_rng": json.dumps(rng.bit_generator.state)})
+            advance(f"reward {row['mean_reward']:+.3f} val {best:+.2f}")
             if over_budget(t0, time.monotonic() - it_start, cfg.max_minutes):
                 stop_reason = "time_budget"
                 break
-    finally:
-        if bar:
-            bar.stop()
     if stop_reason == "max_iterations" and bad_evals >= cfg.patience:
         stop_reason = "early_stopping"
 
@@ -325,6 +311,7 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
 def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, progress: bool = True) -> TrainResult:
     """Bars (sample name, path or frame) -> signals -> PPO -> M-RMS artifact at `out` (provenance `trained`)."""
     from algospace.artifacts import save_artifact
+    from algospace.artifacts.layout import extras_writer
     from algospace.features.synergy import synergy_vector_fingerprint
     from algospace.sim import ACCOUNT_VECTOR_NAMES, ACCOUNT_VECTOR_VERSION
 
@@ -368,10 +355,7 @@ def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, p
         "notes": [f"prices: {prepared.proxy}", *result.metrics.get("notes", [])],
     }
 
-    def write_extra(directory: Path) -> None:
-        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
-
-    save_artifact(result.model, out, kind="mrms", provenance="trained", metadata=metadata, write_extra=write_extra)
+    save_artifact(result.model, out, kind="mrms", provenance="trained", metadata=metadata, write_extra=extras_writer(training=details))
     if result.metrics["stop_reason"] != "time_budget":
         ckpt.unlink(missing_ok=True)
     return result

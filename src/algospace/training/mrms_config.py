@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field
 
 from algospace.config import StrictModel
-from algospace.errors import ConfigError
+from algospace.training.config_base import TrainConfig
 from algospace.sim import AccountConfig, SimConfig
 
 
@@ -44,7 +44,7 @@ class PPOSettings(StrictModel):
     init_log_std: float = Field(-0.5, ge=-5, le=2)
 
 
-class MRMSTrainConfig(StrictModel):
+class MRMSTrainConfig(TrainConfig):
     """How an M-RMS is trained. `preset("tiny")` is for tests, `preset("default")` for real runs."""
 
     source: Literal["components", "synergy"] = Field("components", description="Signals to train on (algospace.signals).")
@@ -65,30 +65,9 @@ class MRMSTrainConfig(StrictModel):
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
     device: str = Field("cpu", description="cpu (default; same seed + data -> same weights), auto, cuda, cuda:N or mps.")
 
-    @model_validator(mode="after")
-    def _fractions(self) -> "MRMSTrainConfig":
-        if self.train_fraction + self.val_fraction >= 1.0:
-            raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
-        return self
+    _what: ClassVar[str] = "M-RMS"
 
     @classmethod
-    def preset_with_options(cls, name: str, **options: object) -> "MRMSTrainConfig":
-        """`preset(name, ...)` for command-line options: an option left unset (None) keeps the preset's value."""
-        return cls.preset(name, **{k: v for k, v in options.items() if v is not None})  # type: ignore[arg-type]
-
-    @classmethod
-    def preset(cls, name: str, **overrides: object) -> "MRMSTrainConfig":
-        """Named presets: `tiny` trains in seconds (tests), `default` is the real run."""
-        if name == "default":
-            base: dict[str, object] = {}
-        elif name == "tiny":
-            base = {"n_envs": 16, "episode_signals": 12, "max_iterations": 6, "eval_every": 2, "patience": 2,
-                    "ppo": PPOSettings(minibatch=64), "max_minutes": 1.0}
-        else:
-            raise ConfigError(f"Unknown M-RMS preset {name!r}; expected 'tiny' or 'default'.")
-        base.update(overrides)
-        try:
-            return cls.model_validate(base)
-        except ValidationError as exc:
-            lines = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"Invalid M-RMS training settings: {lines}.") from exc
+    def _tiny(cls) -> dict[str, Any]:
+        return {"n_envs": 16, "episode_signals": 12, "max_iterations": 6, "eval_every": 2, "patience": 2,
+                "ppo": PPOSettings(minibatch=64), "max_minutes": 1.0}

@@ -9,7 +9,6 @@ early stop), then the artifact.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import time
@@ -28,7 +27,10 @@ from algospace.hashing import sha256_json
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
+from algospace.training.loop import FitResult, optimizer_step, progress_task
+from algospace.training.loop import progress_bar as _progress  # noqa: F401  (core and mrms_eval import it from here)
 from algospace.training.rde_config import RDETrainConfig
+from algospace.training.resume import restore, snapshot
 
 if TYPE_CHECKING:
     from algospace.features import FeatureSpec
@@ -256,11 +258,8 @@ def _split_targets(data: RDEData, split: str) -> np.ndarray | None:
 
 
 @dataclass
-class TrainResult:
-    model: RegimeVAE
-    metrics: dict[str, Any]
-    history: list[dict[str, float]]
-    data: RDEData
+class TrainResult(FitResult[RegimeVAE, RDEData]):
+    """An RDE fit: the best-validation VAE on the CPU, metrics per split, per-epoch history."""
 
 
 def fit_rde(
@@ -286,26 +285,17 @@ def fit_rde(
     # --- init: scratch or resume ------------------------------------------------------------
     model = RegimeVAE(model_config(cfg, data.features.shape[1])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, step, best, bad_epochs, history = 0, 0, math.inf, 0, []
-    best_state: dict[str, torch.Tensor] | None = None  # set once an epoch at the final beta is scored
     state = _read_checkpoint(checkpoint, run_key) if checkpoint is not None else None
+    # best_state: set once an epoch at the final beta is scored
+    start_epoch, step, best, bad_epochs, history, best_state = restore(state, model, opt, gen)
     if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        best_state = state["best_model"] or None
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, step, best, bad_epochs = state["epoch"], state["step"], state["best"], state["bad_epochs"]
-        history = json.loads(state["history"])
         log.info("resuming RDE training at epoch %d from %s", start_epoch, checkpoint)
 
     # --- one loop ---------------------------------------------------------------------------
     t0 = time.monotonic()
     stop_reason = "max_epochs"
     epoch_seconds = 0.0
-    bar = _progress(progress)
-    task = bar.add_task("train rde", total=total_steps, completed=step, info="") if bar else None
-    try:
+    with progress_task(progress, "train rde", total_steps, step) as advance:
         for epoch in range(start_epoch, cfg.max_epochs):
             if bad_epochs >= cfg.patience:
                 stop_reason = "early_stopping"
@@ -322,16 +312,11 @@ def fit_rde(
                 x = train[rows].to(device, non_blocking=True)
                 y = train_targets[rows].to(device, non_blocking=True) if train_targets is not None else None
                 rec, kl, _ = elbo_terms(model, x, target=y)
-                loss = rec + beta * kl
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                optimizer_step(model, opt, rec + beta * kl, cfg.grad_clip)
                 step += 1
                 ep_rec += rec.item() * len(x)
                 ep_kl += kl.item() * len(x)
-                if bar:
-                    bar.update(task, advance=1, info=f"epoch {epoch + 1} rec {rec.item():.4f} kl {kl.item():.3f}")
+                advance(f"epoch {epoch + 1} rec {rec.item():.4f} kl {kl.item():.3f}")
             val = evaluate_windows(model, data.windows["val"], cfg.beta, targets=_split_targets(data, "val"))
             history.append(
                 {"epoch": epoch + 1, "beta": beta, "train_recon": ep_rec / n_train, "train_kl": ep_kl / n_train,
@@ -346,13 +331,7 @@ def fit_rde(
             elif epoch + 1 >= cfg.kl_anneal_epochs:
                 bad_epochs += 1
             if checkpoint is not None:
-                _save_checkpoint(
-                    checkpoint,
-                    {"run_key": run_key, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "best_model": best_state or {}, "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                     "epoch": epoch + 1, "step": step, "best": best, "bad_epochs": bad_epochs,
-                     "history": json.dumps(history)},
-                )
+                _save_checkpoint(checkpoint, snapshot(run_key, model, opt, best_state, gen, epoch + 1, step, best, bad_epochs, history))
             # Stop when another epoch like the last one would overrun the budget, so a run ends
             # within --max-minutes rather than up to one epoch after it.
             epoch_seconds = time.monotonic() - epoch_start
@@ -361,9 +340,6 @@ def fit_rde(
                 break
         else:
             stop_reason = "early_stopping" if bad_epochs >= cfg.patience else "max_epochs"
-    finally:
-        if bar:
-            bar.stop()
 
     # --- evaluate the best model on every split ----------------------------------------------
     notes: list[str] = []
@@ -396,17 +372,6 @@ def flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             flat[key] = float(value)
     return flat
-
-
-def _progress(enabled: bool):  # -> rich.progress.Progress | None
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   TextColumn("{task.fields[info]}"), transient=False)
-    bar.start()
-    return bar
 
 
 def train_rde(

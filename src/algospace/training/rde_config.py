@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from algospace.config import TRAIN_SHARE, StrictModel
-from algospace.errors import ConfigError
+from algospace.training.config_base import TrainConfig
 from algospace.models.rde import RDEConfig
 from algospace.models.registry import rde_config_problems
 
@@ -41,7 +41,7 @@ class RDEModelSize(StrictModel):
         return dataclasses.replace(_REFERENCE, input_dim=input_dim, **self.model_dump())
 
 
-class RDETrainConfig(StrictModel):
+class RDETrainConfig(TrainConfig):
     """How an RDE is trained. `preset("tiny")` is for tests, `preset("default")` for real runs."""
 
     model: RDEModelSize = RDEModelSize()
@@ -74,10 +74,10 @@ class RDETrainConfig(StrictModel):
         "GPU kernels are not bit-reproducible, so a GPU run is repeatable only up to float noise.",
     )
 
+    _what: ClassVar[str] = "RDE"
+
     @model_validator(mode="after")
-    def _fractions(self) -> "RDETrainConfig":
-        if self.train_fraction + self.val_fraction >= 1.0:
-            raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test split)")
+    def _target_and_annealing(self) -> "RDETrainConfig":  # after the base's split check
         if self.horizon is not None and self.target != "next":
             raise ValueError("horizon applies to target='next' only; leave it unset for target='window'")
         if self.kl_anneal_epochs > self.max_epochs:
@@ -95,35 +95,24 @@ class RDETrainConfig(StrictModel):
         return self.horizon if self.horizon is not None else max(1, self.window // 2)
 
     @classmethod
-    def preset_with_options(cls, name: str, **options: object) -> "RDETrainConfig":
-        """`preset(name, ...)` for command-line options: an option left unset (None) keeps the preset's value."""
-        return cls.preset(name, **{k: v for k, v in options.items() if v is not None})  # type: ignore[arg-type]
+    def _tiny(cls) -> dict[str, Any]:
+        return {
+            "model": RDEModelSize(d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=16, decoder_hidden=16),
+            "window": 12,
+            "stride": 4,
+            "batch_size": 32,
+            "max_epochs": 3,
+            "lr": 2e-3,
+            "kl_anneal_epochs": 1,
+            "patience": 2,
+            "max_minutes": 2.0,
+        }
 
     @classmethod
-    def preset(cls, name: Literal["tiny", "default"], **overrides: object) -> "RDETrainConfig":
+    def preset(cls, name: Literal["tiny", "default"], **overrides: object) -> "RDETrainConfig":  # type: ignore[override]
         """Named presets: `tiny` trains in seconds (tests), `default` is the reference model."""
-        if name == "default":
-            base: dict[str, object] = {}
-        elif name == "tiny":
-            base = {
-                "model": RDEModelSize(d_model=16, n_heads=2, n_layers=1, d_ff=32, head_hidden=16, decoder_hidden=16),
-                "window": 12,
-                "stride": 4,
-                "batch_size": 32,
-                "max_epochs": 3,
-                "lr": 2e-3,
-                "kl_anneal_epochs": 1,
-                "patience": 2,
-                "max_minutes": 2.0,
-            }
-        else:
-            raise ConfigError(f"Unknown RDE preset {name!r}; expected 'tiny' or 'default'.")
-        base.update(overrides)
+        base = {**cls.preset_values(name), **overrides}
         if "kl_anneal_epochs" not in overrides:
             # A small epoch cap (e.g. --max-epochs 3) shortens annealing with it instead of failing.
             base["kl_anneal_epochs"] = min(int(base.get("kl_anneal_epochs", 5)), int(base.get("max_epochs", 30)))  # type: ignore[call-overload]
-        try:
-            return cls.model_validate(base)
-        except ValidationError as exc:
-            lines = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"Invalid RDE training settings: {lines}.") from exc
+        return cls.validated(base)

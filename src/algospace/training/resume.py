@@ -1,7 +1,7 @@
 """The checkpoint state of a training loop, in one place: what is saved each epoch and how a
 run resumes from it (the keys `training.rde._read_checkpoint` checks).
 
-Used by `train core`; `train rde` and `train mrms` hold the same lines inline and can switch.
+Used by `train rde`, `train mrms` (which adds its numpy generator) and `train core`.
 """
 
 from __future__ import annotations
