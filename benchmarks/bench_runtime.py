@@ -101,9 +101,11 @@ def main() -> None:
     ap.add_argument("--models", default="runs/demo/models")
     ap.add_argument("--quick", action="store_true", help="a quarter of the sample, no 2x run")
     ap.add_argument("--bars", type=int, default=2000, help="30-minute bars timed per stage")
+    ap.add_argument("--rde-backend", default="torch", help="the RDE engine's backend (torch, torch-aoti, onnxruntime, torch-eager)")
+    ap.add_argument("--no-backtest", action="store_true", help="stage latencies only")
     args = ap.parse_args()
     __import__("torch").set_num_threads(1)  # what `algospace run/backtest` use (single windows)
-    models = ModelSet.load(args.models, device="cpu")
+    models = ModelSet.load(args.models, device="cpu", rde_backend=args.rde_backend)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
           f"{__import__('torch').get_num_threads()}, {time.strftime('%Y-%m-%d')}")
     m1 = sample("spy-1m")
@@ -114,7 +116,9 @@ def main() -> None:
     print(f"\none new 30-minute bar ({args.bars} bars, ms)\n{'stage':<22}{'p50':>9}{'p99':>9}")
     for k, (p50, p99) in lat.items():
         print(f"{k:<22}{p50:>9.3f}{p99:>9.3f}")
-    print(f"target: all stages p99 <= 10 ms -> {'met' if lat['all stages'][1] <= 10 else 'MISSED'}")
+    print(f"RDE backend {models.rde.backend}; target: all stages p99 <= 10 ms -> {'met' if lat['all stages'][1] <= 10 else 'MISSED'}")
+    if args.no_backtest:
+        return
     s1, n1 = backtest_seconds(models, m1)
     print(f"\nbacktest, every model: 1x {len(m1):,} 1-minute bars: {s1:.1f} s, {n1} trades "
           f"({'met' if s1 <= 120 else 'MISSED'} <= 120 s)")

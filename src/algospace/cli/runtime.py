@@ -10,14 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from algospace.cli.choices import Instrument, Signals
+from algospace.cli.choices import Backend, Instrument, Signals
 from algospace.errors import InputError
 
 SIGNALS_HELP = "components (every MLMI/NW-RQK/FVG signal; what the models are trained on) or synergy (the 4 patterns)."
 
 
 def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, signals: str, trade_from: str | None,
-             durable: bool):  # noqa: ANN202 - (runtime, source frame, trade_from text)
+             durable: bool, rde_backend: str = "torch"):  # noqa: ANN202 - (runtime, source frame, trade_from text)
     import torch
 
     from algospace.data import load_data, resolve_instrument
@@ -28,7 +28,7 @@ def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, s
     # One intra-op thread: the runtime serves one window at a time, and threads that spin-wait
     # for a core another process holds turn a 3 ms call into a 100+ ms one (docs/benchmarks.md).
     torch.set_num_threads(1)
-    models_set = ModelSet.load(models, device=device)
+    models_set = ModelSet.load(models, device=device, rde_backend=rde_backend)
     frame = load_data(data)
     source = resolve_instrument(None, frame)
     start = _trade_from(trade_from, models_set)
@@ -80,6 +80,7 @@ def backtest_cmd(
     instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")] = "ES",
     signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    rde_backend: Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")] = "torch",
 ) -> None:
     """Backtest the three models over history with the same runtime a live run uses.
 
@@ -95,7 +96,8 @@ def backtest_cmd(
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("orders.jsonl", "decisions.jsonl", "state.json"):
         (out / stale).unlink(missing_ok=True)  # a backtest always starts from nothing
-    rt, frame, start = _runtime(data, models, out, device, instrument, signals, trade_from, durable=False)
+    rt, frame, start = _runtime(data, models, out, device, instrument, signals, trade_from, durable=False,
+                                rde_backend=rde_backend)
     _progress_run(rt, ReplaySource(frame), len(frame), end_of_data=True)
     write_plots(rt, out)
     period = f"from {start:%Y-%m-%d}" if start else "over all bars"
@@ -113,6 +115,7 @@ def run_cmd(
     instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES.")] = "ES",
     signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    rde_backend: Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")] = "torch",
 ) -> None:
     """Run the system bar by bar as bars come, writing decisions, orders, account state and trades.
 
@@ -126,7 +129,8 @@ def run_cmd(
 
     if follow and not Path(data).is_file():
         raise InputError(f"--follow needs a CSV file that another process appends to; {data!r} is not a file.")
-    rt, frame, _ = _runtime(data, models, out, device, instrument, signals, trade_from, durable=True)
+    rt, frame, _ = _runtime(data, models, out, device, instrument, signals, trade_from, durable=True,
+                            rde_backend=rde_backend)
     source = FollowCSV(data, poll_s=poll, idle_timeout_s=idle_timeout) if follow else ReplaySource(frame)
     try:
         _progress_run(rt, source, None if follow else len(frame), end_of_data=False)

@@ -20,8 +20,11 @@ class ModelSet:
     path: Path
 
     @classmethod
-    def load(cls, models_dir: str | Path, device: str = "auto") -> "ModelSet":
+    def load(cls, models_dir: str | Path, device: str = "auto", rde_backend: str = "torch") -> "ModelSet":
         """Load `rde/`, `mrms/` and `core/` from `models_dir`, verified by the artifact layer.
+
+        `rde_backend`: the RDE engine's backend ("torch-aoti" compiles at load, ~10-25 s, and
+        gives the lowest single-window tail: docs/benchmarks.md, "Runtime").
 
         Refused with a clear error: a missing model, an untrained or placeholder one (the artifact
         layer refuses it), and models whose recorded feature specs differ.
@@ -38,7 +41,7 @@ class ModelSet:
         if missing:
             hints = "; ".join(f"{k}/: {TRAIN_COMMAND[k]} --out {root / k}" for k in missing)
             raise ArtifactError(f"models directory {root} lacks {', '.join(k + '/' for k in missing)}. Train: {hints}.")
-        rde = RegimeDetectionEngine.load(root / "rde", device=device)
+        rde = RegimeDetectionEngine.load(root / "rde", device=device, backend=rde_backend)
         mrms = RiskManager.load(root / "mrms", device=device)
         core = DecisionCore.load(root / "core", device=device)
         # the core records the RDE spec it was trained on and the rde/ and mrms/ weights it used
