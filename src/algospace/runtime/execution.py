@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -40,6 +40,47 @@ class _Position:
     rows: list[tuple[float, float, float, float, float]] = field(default_factory=list)
 
 
+class SessionRules:
+    """When a position may be held: inside the bar's session and ending before the flat time
+    (`SimConfig.flat_before_close_minutes`), the rule `sim.build_paths` applies in batch."""
+
+    def __init__(self, calendar: Any, config: SimConfig) -> None:
+        self.calendar = calendar
+        self.config = config
+        self.step = pd.Timedelta(minutes=config.bar_minutes)  # one simulator bar
+        self._flat_ns = None if config.flat_before_close_minutes is None else config.flat_before_close_minutes * 60 * 10**9
+
+    def session(self, ts: pd.Timestamp) -> tuple[int, int, bool]:
+        """(session open ns, session close ns, inside) of the bar opening at `ts`."""
+        so, sc, inside = self.calendar.locate(pd.DatetimeIndex([ts]))
+        return int(so[0]), int(sc[0]), bool(inside[0])
+
+    def allowed(self, ts: pd.Timestamp) -> tuple[int, bool]:
+        """(session open, may a position be held through the bar opening at `ts`)."""
+        so, sc, inside = self.session(ts)
+        return so, inside and (self._flat_ns is None or (ts + self.step).value <= sc - self._flat_ns)
+
+    def last_allowed(self, ts: pd.Timestamp) -> bool:
+        """True when the bar after the one opening at `ts` could no longer be held (the flat time)."""
+        if self._flat_ns is None:
+            return False
+        _, sc, _ = self.session(ts)
+        return (ts + 2 * self.step).value > sc - self._flat_ns
+
+
+class Execution(Protocol):
+    """What the runtime needs of an execution: it takes `OrderPlaced` events from the bus and
+    publishes fills, cancels and closed trades; `busy` while an order or position is open;
+    `flush()` at the end of data."""
+
+    rules: SessionRules
+
+    @property
+    def busy(self) -> bool: ...
+
+    def flush(self) -> None: ...
+
+
 class SimulatedExecution:
     """Fill `OrderPlaced` events on the simulator's bars; publish fills, cancels and closed trades."""
 
@@ -48,7 +89,7 @@ class SimulatedExecution:
         self.instrument = instrument
         self.calendar = calendar
         self.config = config or SimConfig()
-        self._step = pd.Timedelta(minutes=self.config.bar_minutes)
+        self.rules = SessionRules(calendar, self.config)
         self._commission = self.config.commission_for(instrument.name)
         self.pending: OrderPlaced | None = None
         self.position: _Position | None = None
@@ -58,26 +99,6 @@ class SimulatedExecution:
     @property
     def busy(self) -> bool:
         return self.pending is not None or self.position is not None
-
-    # --- sessions ---------------------------------------------------------------------------
-    def _session(self, ts: pd.Timestamp) -> tuple[int, int, bool]:
-        so, sc, inside = self.calendar.locate(pd.DatetimeIndex([ts]))
-        return int(so[0]), int(sc[0]), bool(inside[0])
-
-    def _allowed(self, ts: pd.Timestamp) -> tuple[int, bool]:
-        """(session open, may a position be held through this bar)."""
-        so, sc, inside = self._session(ts)
-        flat = self.config.flat_before_close_minutes
-        close_ns = (ts + self._step).value
-        return so, inside and (flat is None or close_ns <= sc - flat * 60 * 10**9)
-
-    def _last_allowed(self, ts: pd.Timestamp) -> bool:
-        """True when the bar after `ts` could no longer be held (the session's flat time)."""
-        flat = self.config.flat_before_close_minutes
-        if flat is None:
-            return False
-        _, sc, _ = self._session(ts)
-        return (ts + 2 * self._step).value > sc - flat * 60 * 10**9
 
     # --- events -----------------------------------------------------------------------------
     def _on_order(self, order: OrderPlaced) -> None:
@@ -89,21 +110,21 @@ class SimulatedExecution:
         if bar.minutes != self.config.bar_minutes:
             return
         if self.position is not None:
-            so, ok = self._allowed(bar.time)
+            so, ok = self.rules.allowed(bar.time)
             if so != self.position.session_open or not ok:
                 self._finish(session_end=True)  # the session's last held bar came before this one
             else:
                 self._add(bar)
                 return
-        if self.pending is not None and bar.time >= self.pending.signal_time + self._step:
+        if self.pending is not None and bar.time >= self.pending.signal_time + self.rules.step:
             self._fill(bar)
 
     def _fill(self, bar: BarClosed) -> None:
         order, tick = self.pending, self.instrument.tick_size
         self.pending = None
         assert order is not None
-        sig_so, _, _ = self._session(order.signal_time)
-        so, ok = self._allowed(bar.time)
+        sig_so, _, _ = self.rules.session(order.signal_time)
+        so, ok = self.rules.allowed(bar.time)
         if so != sig_so or not ok:
             self.bus.publish(OrderCancelled(order.order_id, bar.time, "no entry bar in the signal's session before the flat time"))
             return
@@ -126,7 +147,7 @@ class SimulatedExecution:
         hi, lo = round(bar.high / tick), round(bar.low / tick)
         adverse = p.entry_ticks - lo if d > 0 else hi - p.entry_ticks
         favourable = hi - p.entry_ticks if d > 0 else p.entry_ticks - lo
-        last = self._last_allowed(bar.time)
+        last = self.rules.last_allowed(bar.time)
         if (adverse >= min(o.stop_ticks, p.liq_ticks) or favourable >= o.target_ticks
                 or len(p.rows) >= self.config.max_hold_bars or last):
             self._finish(session_end=last)
@@ -206,4 +227,4 @@ class PaperLog:
         return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
 
 
-__all__ = ["PaperLog", "SimulatedExecution"]
+__all__ = ["Execution", "PaperLog", "SessionRules", "SimulatedExecution"]

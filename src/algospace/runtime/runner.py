@@ -161,12 +161,12 @@ class Runtime:
     def _on_signal(self, s: SignalDetected) -> None:
         if self._trade_from is not None and s.time < self._trade_from:
             return
-        sig_so, _, _ = self.execution._session(s.time)
+        sig_so, _, _ = self.execution.rules.session(s.time)
         if not self.days or self.days[-1] != sig_so:
             self.days.append(sig_so)
         if self.execution.busy or self._order_in_flight:
             return self.bus.publish(_no_trade(s, "skipped: a position or order is open"))
-        entry_so, ok = self.execution._allowed(s.entry_time)
+        entry_so, ok = self.execution.rules.allowed(s.entry_time)
         if entry_so != sig_so or not ok:
             return self.bus.publish(_no_trade(s, "skipped: no entry bar in the session before the flat time"))
         if not self.account.prepare(sig_so):
