@@ -89,7 +89,7 @@ def test_the_page_holds_every_section_embedded_and_offline(run_dir) -> None:
     assert all(u.startswith(("data:", "#")) for _, _, u in page.urls)
     assert "http://" not in html and "https://" not in html
     state = json.loads((run / "backtest" / "state.json").read_text())
-    assert "baseline: fixed" in html and state["proxy"] and state["proxy"] in html
+    assert "baseline: fixed" in html and state["proxy"] and state["proxy"] in html and "SPY (the S&amp;P 500 ETF)" in html
     trades = pd.read_parquet(run / "backtest" / "trades.parquet")
     assert _trade_rows(html) == min(len(trades), 200)
 

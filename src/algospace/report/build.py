@@ -43,6 +43,10 @@ MEANINGS = {
     "drawdown": "How far equity is below its running peak on that day.",
 }
 
+SPY_AS_ES = ("The prices are SPY (the S&P 500 ETF) times 10, traded as if they were ES futures with ES's tick and "
+             "point value: the same index, but not ES's overnight session, rolls, spread or fills, so every dollar "
+             "figure here is an ES-equivalent estimate, not an ES result.")
+
 
 @dataclass
 class Section:
@@ -176,8 +180,9 @@ def _trades_section(run: Path) -> Section:
         if c in last:
             last[c] = last[c].dt.strftime("%Y-%m-%d %H:%M")
     html = last.to_html(index=False, classes="sortable trades", float_format=lambda v: f"{v:,.2f}", border=0, na_rep="")
-    sec.html = (f"<p>{len(trades):,} trades; {'the last 200 are' if len(trades) > 200 else 'all are'} shown. "
-                "Click a column heading to sort.</p>" + html)
+    shown = "no trades in the period" if trades.empty else (
+        f"{len(trades):,} trades; {'the last 200 are' if len(trades) > 200 else 'all are'} shown (click a heading to sort)")
+    sec.html = f"<p>{shown}.</p>" + html
     return sec
 
 
@@ -224,6 +229,9 @@ def _provenance(run: Path, trainings: dict[str, dict[str, Any]]) -> Section:
         for key in ("data", "instrument", "data_fingerprint"):
             if t.get(key):
                 rows.append((f"{m} {key}", json.dumps(t[key]) if not isinstance(t[key], str) else t[key]))
+    proxy = next((v for k, v in rows if k == "price proxy"), "")
+    if "SPY" in proxy:
+        rows.append(("SPY as ES", SPY_AS_ES))
     if not rows:
         sec.missing = "No backtest state.json or training.json to say where the data came from."
         return sec

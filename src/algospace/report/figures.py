@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 
 
+LEARNING_CURVES = ("mean_reward", "val_score")
+
+
 def _plt() -> Any:
     import matplotlib
 
@@ -95,9 +98,10 @@ def training(histories: dict[str, list[dict[str, Any]]]) -> str:
         frame = pd.DataFrame(rows)
         xcol = next((c for c in ("epoch", "iteration") if c in frame.columns), None)
         x = frame[xcol] if xcol else pd.Series(range(1, len(frame) + 1))
-        for col in frame.columns:
-            if col != xcol and pd.api.types.is_numeric_dtype(frame[col]) and frame[col].notna().any():
-                ax.plot(x, frame[col], marker=".", label=col)
+        numeric = [c for c in frame.columns if c != xcol and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
+        # losses (and the M-RMS's reward/score) share a scale; the rest (counts, P&L) would flatten them
+        for col in [c for c in numeric if "loss" in c or c in LEARNING_CURVES] or numeric:
+            ax.plot(x, frame[col], marker=".", label=col)
         ax.set_title(name)
         ax.set_xlabel(xcol or "step")
         ax.legend(fontsize=6)
