@@ -120,6 +120,7 @@ CASES: dict[str, tuple[list[str], list[str] | None, str]] = {
                  "InputError"),
     "run": (["--models", "m", "--out", "o", "--poll", "fast"], ["run", "--models", "{missing}", "--out", "{tmp}/r"], "InputError"),
     "check": (["x", "--json"], None, ""),
+    "report": (["--run"], ["report", "--run", "{missing}"], "InputError"),
 }
 
 

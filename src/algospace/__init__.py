@@ -69,6 +69,8 @@ _LAZY = {
     "AppConfig": "algospace.config",
     "run_check": "algospace.check",
     "CheckReport": "algospace.check",
+    "build_report": "algospace.report",
+    "run_baselines": "algospace.report",
     "load_config": "algospace.config",
     "ThreadPolicy": "algospace.config",
 }

@@ -16,6 +16,7 @@ from algospace.cli import demo as demo_cli
 from algospace.cli import features as features_cli
 from algospace.cli import infer as infer_cli
 from algospace.cli import models as models_cli
+from algospace.cli import report as report_cli
 from algospace.cli import eval as eval_cli
 from algospace.cli import runtime as runtime_cli
 from algospace.cli import train as train_cli
@@ -39,6 +40,7 @@ app.add_typer(infer_cli.app, name="infer")
 demo_cli.register(app)
 check_cli.register(app)
 runtime_cli.register(app)
+report_cli.register(app)
 
 
 def _version(value: bool) -> None:
