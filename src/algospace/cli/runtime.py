@@ -14,6 +14,12 @@ from algospace.cli.choices import Backend, Instrument, Signals
 from algospace.errors import InputError
 
 SIGNALS_HELP = "components (every MLMI/NW-RQK/FVG signal; what the models are trained on) or synergy (the 4 patterns)."
+# Options backtest and run share, declared once.
+ModelsOpt = Annotated[Path, typer.Option("--models", help="Directory holding rde/, mrms/ and core/.")]
+InstrumentOpt = Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")]
+SignalsOpt = Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+RdeBackendOpt = Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")]
 
 
 def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, signals: str, trade_from: str | None,
@@ -73,14 +79,14 @@ def _summary(rt, out: Path) -> str:  # noqa: ANN001
 
 
 def backtest_cmd(
-    models: Annotated[Path, typer.Option("--models", help="Directory holding rde/, mrms/ and core/.")],
+    models: ModelsOpt,
     out: Annotated[Path, typer.Option("--out", help="Output directory (trades.parquet, equity.parquet, metrics.json, plots, logs).")],
     data: Annotated[str, typer.Option("--data", help="Bar/tick file (CSV/Parquet) or a sample name.")] = "spy-1m",
     trade_from: Annotated[str, typer.Option("--trade-from", help="'test' (the core's held-out period), 'all', or a date: earlier bars only warm up.")] = "test",
-    instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")] = "ES",
-    signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    rde_backend: Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")] = "torch",
+    instrument: InstrumentOpt = "ES",
+    signals: SignalsOpt = "components",
+    device: DeviceOpt = "auto",
+    rde_backend: RdeBackendOpt = "torch",
 ) -> None:
     """Backtest the three models over history with the same runtime a live run uses.
 
@@ -105,17 +111,17 @@ def backtest_cmd(
 
 
 def run_cmd(
-    models: Annotated[Path, typer.Option("--models", help="Directory holding rde/, mrms/ and core/.")],
+    models: ModelsOpt,
     out: Annotated[Path, typer.Option("--out", help="Output directory: logs, state.json, trades.parquet (resumed if it exists).")],
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet) or a sample name; with --follow, a CSV another process appends to.")] = "spy-1m",
     follow: Annotated[bool, typer.Option("--follow", help="Keep reading bars appended to the CSV until Ctrl-C (or --idle-timeout).")] = False,
     poll: Annotated[float, typer.Option("--poll", help="Seconds between checks of the followed file.")] = 1.0,
     idle_timeout: Annotated[Optional[float], typer.Option("--idle-timeout", help="Stop after this many seconds without a new bar.")] = None,
     trade_from: Annotated[str, typer.Option("--trade-from", help="'all', 'test' or a date: earlier bars only warm up.")] = "all",
-    instrument: Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES.")] = "ES",
-    signals: Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)] = "components",
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    rde_backend: Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")] = "torch",
+    instrument: InstrumentOpt = "ES",
+    signals: SignalsOpt = "components",
+    device: DeviceOpt = "auto",
+    rde_backend: RdeBackendOpt = "torch",
 ) -> None:
     """Run the system bar by bar as bars come, writing decisions, orders, account state and trades.
 
