@@ -198,13 +198,30 @@ def _readiness_section(run: Path) -> Section:
     return sec
 
 
+def _budgets(trainings: dict[str, dict[str, Any]]) -> str:
+    """What each model was given and used: its time budget, the time it took and why it stopped."""
+    from markupsafe import escape
+
+    rows = []
+    for m, t in trainings.items():
+        cfg, met = t.get("train_config") or {}, t.get("metrics") or {}
+        steps = met.get("epochs", met.get("iterations"))
+        rows.append(f"<tr><td>{escape(m)}</td><td>{escape(cfg.get('max_minutes', '?'))} min</td>"
+                    f"<td>{escape(met.get('train_seconds', '?'))} s</td><td>{escape(steps if steps is not None else '?')}</td>"
+                    f"<td>{escape(met.get('stop_reason', '?'))}</td></tr>")
+    if not rows:
+        return ""
+    return ("<table><tr><th>model</th><th>budget</th><th>took</th><th>epochs / iterations</th><th>stopped by</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def _training_section(trainings: dict[str, dict[str, Any]], run: Path) -> Section:
     sec = Section("training", "Training curves")
     hist = {m: t["history"] for m, t in trainings.items() if t.get("history")}
     if not hist:
         sec.missing = f"No training histories under {run}/models: train with `algospace train rde|mrms|core`."
         return sec
-    sec.html = _img(figures.training(hist), "training curves")
+    sec.html = _img(figures.training(hist), "training curves") + _budgets(trainings)
     absent = [m for m in MODELS if m not in hist]
     if absent:
         sec.html += f"<p>No history for: {', '.join(absent)}.</p>"
