@@ -51,6 +51,27 @@ class RuleDecider:
         return decision, order
 
 
+class RiskOnlyDecider:
+    """Every signal, sized by the M-RMS (no decision core, no gate): the "take every signal"
+    baseline the core must beat, through the same runtime and account."""
+
+    def __init__(self, models: Any, instrument: Instrument) -> None:
+        self.models, self.instrument = models, instrument
+
+    def decide(self, signal: SignalDetected, account: PropFirmAccount, order_id: str) -> tuple[DecisionMade, OrderPlaced | None]:
+        from algospace.engines.mrms import TradeQualification
+
+        q = TradeQualification(signal.vector, account, signal.close, "LONG" if signal.direction > 0 else "SHORT", signal.atr,
+                               self.instrument.name)
+        p = self.models.mrms.generate_risk_proposal(q)
+        if p.position_size == 0:
+            return _no_trade(signal, f"M-RMS: size 0 ({p.size_cut_by})", proposal=p.to_dict()), None
+        decision = DecisionMade(signal.entry_time, signal.time, signal.kind, signal.direction, True, 1.0, 0.0, True,
+                                "every signal, M-RMS sizing", None, p.to_dict())
+        return decision, OrderPlaced(order_id, signal.entry_time, signal.time, signal.direction, p.position_size,
+                                     p.stop_ticks, p.target_ticks, signal.atr, account.room().usd)
+
+
 class ModelDecider:
     """The decision core qualifies the signal (MC dropout), the M-RMS sizes it, the gate decides.
 
