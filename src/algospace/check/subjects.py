@@ -8,6 +8,7 @@ two runs differ only by their inputs.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ PERTURBATIONS: dict[str, Perturb] = {"zeroed": zeroed, "shuffled": shuffled}
 
 
 @dataclass
-class Subject:
+class Subject(ABC):
     """What the checks need of one model; subclasses fill `inputs` from real data."""
 
     kind: str
@@ -62,17 +63,21 @@ class Subject:
         return self.run(self.rows(rows, perturb))
 
     # --- per kind -------------------------------------------------------------------------
+    @abstractmethod
     def run(self, x: dict[str, np.ndarray]) -> np.ndarray:  # (rows, d)
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def range_problem(self, y: np.ndarray) -> str | None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def call_one(self, i: int) -> Any:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def bad_calls(self, i: int) -> dict[str, Callable[[], Any]]:
-        raise NotImplementedError
+        ...
 
     def reference(self, rows: np.ndarray) -> np.ndarray:
         """Deterministic outputs for comparing devices (no sampling)."""

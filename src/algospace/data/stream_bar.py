@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -187,9 +187,7 @@ class FromCloses:
     and orders the bar (`self._clock`, a StreamClock), then advances `self.step(close)`."""
 
     _clock: StreamClock
-
-    def step(self, close: float) -> Any:  # pragma: no cover - every user defines it
-        raise NotImplementedError
+    step: Callable[[float], Any]  # each indicator defines it: one close in, its new value out
 
     def update(self, bar: Any) -> Any:
         """Add one bar (any form `read_bar` accepts); return `step` of its close."""
