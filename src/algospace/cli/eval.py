@@ -110,6 +110,7 @@ def eval_core_cmd(
     Example: algospace eval core --models runs/my/models --data spy-1m --out runs/eval/core
     """
     from algospace.artifacts import load_artifact
+    from algospace.artifacts.layout import read_training
     from algospace.cli.train import load_upstream
     from algospace.data import load_data
     from algospace.errors import ArtifactError
@@ -118,10 +119,9 @@ def eval_core_cmd(
 
     rde, rm = load_upstream(models)
     core, _ = load_artifact(models / "core", device="cpu", kind="core", feature_spec_fingerprint=rde.feature_spec.fingerprint)
-    try:
-        training = json.loads((models / "core" / "training.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{models / 'core'}: training.json is missing or unreadable ({exc}); retrain the core.") from exc
+    training = read_training(models / "core")
+    if not training:
+        raise ArtifactError(f"{models / 'core'}: training.json is missing; retrain the core.")
     cfg = training["train_config"]
     prepared = prepare_core_data(load_data(data), rde, rm, cfg["train_fraction"], cfg["val_fraction"], cfg["instrument"],
                                  cfg.get("data_start"), cfg.get("data_end"))

@@ -10,7 +10,6 @@ never guessed, since it decides the session boundaries.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from algospace.data.aggregate import _arrays, _check_minutes, aggregate_checked

@@ -19,7 +19,6 @@ pays ~10 us of dispatch per layer; on a GPU the PyTorch model runs.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -38,7 +37,6 @@ from algospace.models.mrms import MRMSModel
 
 log = logging.getLogger(__name__)
 
-TRAINING_FILE = "training.json"  # inside the artifact: account rules, simulator costs, split, metrics
 QUALIFICATION_FIELDS = ("synergy_vector", "account", "entry_price", "direction", "atr", "instrument")
 DIRECTIONS = {"LONG": 1, "SHORT": -1}
 _CHUNK = 65_536  # rows per NumPy network call: 8,192-row chunks measured 2x slower (BLAS call overhead), one 200k chunk no faster
@@ -213,16 +211,10 @@ class RiskManager:
 
         path = Path(path)
         model, manifest = load_artifact(path, device=device, kind="mrms", allow_untrained=allow_untrained)
-        training: dict[str, Any] = {}
-        tf = path / TRAINING_FILE
-        if tf.exists():
-            try:
-                training = json.loads(tf.read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ArtifactError(f"M-RMS artifact {path}: {TRAINING_FILE} is unreadable ({exc}); retrain or restore it.") from exc
-            if not isinstance(training, dict):
-                raise ArtifactError(f"M-RMS artifact {path}: {TRAINING_FILE} must hold a JSON object.")
-        else:
+        from algospace.artifacts.layout import TRAINING_FILE, read_training
+
+        training = read_training(path)
+        if not (path / TRAINING_FILE).exists():
             log.warning("M-RMS artifact %s has no %s: default account rules and costs are assumed", path, TRAINING_FILE)
         from algospace.features.synergy import synergy_vector_fingerprint
 

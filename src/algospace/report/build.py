@@ -73,7 +73,10 @@ def _parquet(path: Path) -> pd.DataFrame:
 
 
 def _trainings(run: Path) -> dict[str, dict[str, Any]]:
-    return {m: _json(run / "models" / m / "training.json") for m in MODELS if (run / "models" / m / "training.json").is_file()}
+    from algospace.artifacts.layout import read_training
+
+    found = {m: read_training(run / "models" / m) for m in MODELS if (run / "models" / m).is_dir()}
+    return {m: t for m, t in found.items() if t}
 
 
 def _held_out(trainings: dict[str, dict[str, Any]]) -> dict[str, pd.Timestamp]:

@@ -10,7 +10,6 @@ item completes are published by close time, shorter bars first: a 30-minute bar 
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import pandas as pd

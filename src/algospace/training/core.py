@@ -27,7 +27,6 @@ backward, clip, step, validate, checkpoint, early stop, time budget), scoring an
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import time
@@ -45,12 +44,12 @@ from algospace.hashing import sha256_json
 from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
 from algospace.training.core_config import CoreTrainConfig
 from algospace.training.core_data import INPUT_NAMES, SPLITS, CoreData, prepare_core_data
-from algospace.training.rde import _progress, _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics, over_budget
+from algospace.training.loop import progress_bar
+from algospace.training.rde import _read_checkpoint, _save_checkpoint, checkpoint_path, flat_metrics, over_budget
 from algospace.training.resume import restore, snapshot
 
 log = logging.getLogger(__name__)
 
-TRAINING_FILE = "training.json"
 THRESHOLD_QUANTILES = np.linspace(0.0, 0.9, 19)  # candidate thresholds: quantiles of validation confidence
 
 
@@ -179,7 +178,7 @@ def fit_core(data: CoreData, cfg: CoreTrainConfig, checkpoint: Path | None = Non
 
     t0 = time.monotonic()
     stop_reason = "max_epochs"
-    bar = _progress(progress)
+    bar = progress_bar(progress)
     task = bar.add_task("train core", total=steps_per_epoch * cfg.max_epochs, completed=step, info="") if bar else None
     try:
         for epoch in range(start_epoch, cfg.max_epochs):
@@ -250,6 +249,7 @@ def train_core(bars: Any, rde: Any, risk_manager: Any, out: str | Path, cfg: Cor
     training.json with the split, the metrics, the initiate threshold and which RDE / M-RMS it used.
     """
     from algospace.artifacts import save_artifact
+    from algospace.artifacts.layout import extras_writer
 
     cfg = cfg or CoreTrainConfig()
     resolve_device(cfg.device)
@@ -306,10 +306,8 @@ def train_core(bars: Any, rde: Any, risk_manager: Any, out: str | Path, cfg: Cor
         "notes": notes,
     }
 
-    def write_extra(directory: Path) -> None:
-        (Path(directory) / TRAINING_FILE).write_text(json.dumps(details, indent=2, sort_keys=True, default=str))
-
-    save_artifact(result.model, out, kind="core", provenance="trained", metadata=metadata, write_extra=write_extra)
+    save_artifact(result.model, out, kind="core", provenance="trained", metadata=metadata,
+                  write_extra=extras_writer(training=details))
     if result.metrics["stop_reason"] != "time_budget":
         ckpt.unlink(missing_ok=True)
     return result

@@ -28,7 +28,6 @@ from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
 from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
 from algospace.training.loop import FitResult, optimizer_step, progress_task
-from algospace.training.loop import progress_bar as _progress  # noqa: F401  (core and mrms_eval import it from here)
 from algospace.training.rde_config import RDETrainConfig
 from algospace.training.resume import restore, snapshot
 
