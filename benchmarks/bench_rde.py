@@ -242,13 +242,18 @@ def compare_decisions(base: list[dict], other: list[dict]) -> dict[str, float]:
     assert len(base) == len(other), "the same signals reach the decider on every backend"
     size = lambda d: (d.get("proposal") or {}).get("position_size")  # noqa: E731
     conf = np.array([[a["confidence"], b["confidence"]] for a, b in zip(base, other)]) if base else np.zeros((0, 2))
-    scored = [a for a in base if not a["reason"].startswith(("warm-up", "skipped"))]
+    scored = np.array([not a["reason"].startswith(("warm-up", "skipped")) for a in base], dtype=bool)
+    c = conf[scored]
+    # any threshold a core could be given: the fp32 confidences' deciles (the trained one may be 0, taking all)
+    grid = np.quantile(c[:, 0], np.linspace(0.1, 0.9, 9)) if len(c) else np.zeros(0)
+    flips = max((int(((c[:, 0] >= g) != (c[:, 1] >= g)).sum()) for g in grid), default=0)
     return {
-        "decisions": len(base), "scored by the core": len(scored),
+        "decisions": len(base), "scored by the core": int(scored.sum()),
         "initiate differs": sum(a["initiate"] != b["initiate"] for a, b in zip(base, other)),
         "M-RMS size differs": sum(size(a) != size(b) for a, b in zip(base, other)),
         "execute differs": sum(a["execute"] != b["execute"] for a, b in zip(base, other)),
-        "max |confidence change|": float(np.abs(conf[:, 0] - conf[:, 1]).max()) if len(conf) else 0.0,
+        "max |confidence change|": round(float(np.abs(c[:, 0] - c[:, 1]).max()), 5) if len(c) else 0.0,
+        "most initiate flips at a decile threshold": flips,
     }
 
 

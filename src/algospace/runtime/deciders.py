@@ -93,10 +93,10 @@ class ModelDecider:
 
     def _on_bar(self, bar: BarClosed) -> None:
         if bar.minutes == 30:
-            feats = self._features.update({"timestamp": bar.time, "open": bar.open, "high": bar.high, "low": bar.low,
-                                           "close": bar.close, "volume": bar.volume})
+            # the stream's numpy entry (no per-bar pandas Series): the same row `update` wraps
+            feats = self._features.update_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
             if feats is not None:
-                self._rows.append(feats.to_numpy(np.float32))
+                self._rows.append(feats.astype(np.float32))
 
     def _on_indicators(self, ev: IndicatorsUpdated) -> None:
         if ev.minutes == 30:
