@@ -33,9 +33,9 @@ from algospace.errors import InputError
 from algospace.models.rde import RegimeVAE
 
 PRECISIONS = ("fp32", "int8")
-# int8 dynamic quantization moves regime vectors by up to ~1e-2 (measured on real SPY windows of
-# the default-size RDE: docs/runtime.md, "RDE backends"); a difference beyond this means a broken
-# graph, not rounding. The fp32 graph keeps the 1e-4 check.
+# int8 dynamic quantization moves regime vectors by up to ~2e-2 on real SPY windows and ~5e-3 on the
+# load check's probe (default-size RDEs: docs/runtime.md, "RDE backends"); a difference beyond this
+# means a broken graph, not rounding. The fp32 graph keeps the 1e-4 check.
 INT8_ATOL = 5e-2
 
 
