@@ -55,6 +55,7 @@ def train_models(bars: pd.DataFrame, models: Path, preset: str, budget: DemoBudg
     from algospace.engines.mrms import RiskManager
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.training.core import train_core
+    from algospace.training.core_backend import resolve_rde_backend
     from algospace.training.core_config import CoreTrainConfig
     from algospace.training.mrms import train_mrms
     from algospace.training.mrms_config import MRMSTrainConfig
@@ -69,7 +70,9 @@ def train_models(bars: pd.DataFrame, models: Path, preset: str, budget: DemoBudg
     echo(f"2/3 M-RMS ({preset}, {budget.mrms:g} min budget)")
     train_mrms(bars, models / "mrms", MRMSTrainConfig.preset_with_options(preset, max_minutes=budget.mrms, device=device))
     echo(f"3/3 decision core ({preset}, {budget.core:g} min budget)")
-    rde = RegimeDetectionEngine.load(models / "rde", device="cpu")
+    # the RDE backend of the core's regime vectors (auto: int8 ONNX Runtime where installed) is
+    # recorded in core/training.json; ModelSet.load below and every later step use that one
+    rde = RegimeDetectionEngine.load(models / "rde", device="cpu", backend=resolve_rde_backend())
     rm = RiskManager.load(models / "mrms", device="cpu")
     train_core(bars, rde, rm, models / "core",
                CoreTrainConfig.preset_with_options(preset, max_minutes=budget.core, device=device),
@@ -106,7 +109,8 @@ def run_demo(out: str | Path = "runs/demo", *, preset: str = "default", budget: 
     atomic_write_text(out / "check.json", json.dumps(report.to_dict(), indent=1, default=str) + "\n")
 
     window = bars[bars.index >= test_start - pd.Timedelta(days=WARMUP_DAYS)]
-    echo(f"backtest: {test_start:%Y-%m-%d} .. {bars.index[-1]:%Y-%m-%d} out of sample ({WARMUP_DAYS} days of warm-up before)")
+    echo(f"backtest: {test_start:%Y-%m-%d} .. {bars.index[-1]:%Y-%m-%d} out of sample ({WARMUP_DAYS} days of warm-up before; "
+         f"RDE backend {ms.rde_backend}, the core's)")
     cfg = RuntimeConfig(trade_from=test_start.to_pydatetime())
     rt = Runtime(get_instrument("SPY"), lambda bus, inst: ModelDecider(bus, ms, inst), cfg, out / "backtest",
                  models_hashes=ms.hashes(), data_name="spy-1m")
@@ -126,7 +130,7 @@ def run_demo(out: str | Path = "runs/demo", *, preset: str = "default", budget: 
         "readiness": report.verdict, "sortino_daily": m["sortino_daily"], "best_baseline": best_name,
         "baseline_sortino_daily": base["sortino_daily"],
         "trades": m["trades"], "max_drawdown": m["max_drawdown_daily"], "rule_breaches": m["rule_breaches"],
-        "report": str(page), "proxy": m["proxy"], "test_start": str(test_start),
+        "report": str(page), "proxy": m["proxy"], "test_start": str(test_start), "rde_backend": ms.rde_backend,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
     echo(f"report: {page}")

@@ -116,13 +116,26 @@ def _integrity(report: CheckReport, root: Path, kind: str) -> Any:
                        f"restore {path} from a good copy, or {RETRAIN.format(cmd=TRAIN_COMMAND[kind], path=path)}")
         return None
     try:
-        engine = _engine_class(kind).load(path, device="cpu", allow_untrained=True)
+        extra = {"backend": _set_rde_backend(root)} if kind == "rde" else {}
+        engine = _engine_class(kind).load(path, device="cpu", allow_untrained=True, **extra)
     except AlgoSpaceError as exc:
         report.add(kind, "integrity", "engine load", F, str(exc), f"restore {path} or {RETRAIN.format(cmd=TRAIN_COMMAND[kind], path=path)}")
         return None
     report.add(kind, "integrity", "checksums and strict load", P,
                "; ".join(f"{c.name}: {c.detail}" for c in rep.checks) + f"; {type(engine).__name__} loads it")
     return engine
+
+
+def _set_rde_backend(root: Path) -> str:
+    """The RDE backend the set runs with (core/training.json's), so the check measures that one;
+    torch when it is unreadable or cannot run here ("loads as one set" then says why)."""
+    from algospace.artifacts.layout import read_training
+    from algospace.training.core_backend import rde_backend_for
+
+    try:
+        return rde_backend_for(read_training(root / "core"))
+    except AlgoSpaceError:
+        return "torch"
 
 
 def _provenance(report: CheckReport, root: Path, kind: str, engine: Any) -> None:
@@ -324,9 +337,11 @@ def _speed(report: CheckReport, s: Subject, rows: np.ndarray, latency_calls: int
         mem = measure.memory_growth(s, rows, memory_calls)
     finally:
         torch.set_num_threads(threads)
+    backend = getattr(s.engine, "backend_name", None)  # the RDE's: the one core/ records
     report.add(s.kind, "speed and memory", "latency (CPU)", P,
                f"p50 {lat.p50_ms:.3f} ms, p99 {lat.p99_ms:.3f} ms over {lat.calls} single calls on real rows "
-               "(1 torch thread, as the runtime serves)", p50_ms=lat.p50_ms, p99_ms=lat.p99_ms, calls=lat.calls)
+               "(1 torch thread, as the runtime serves" + (f"; backend {backend})" if backend else ")"),
+               p50_ms=lat.p50_ms, p99_ms=lat.p99_ms, calls=lat.calls)
     rss = "n/a" if mem.rss_bytes is None else f"{mem.rss_bytes / 1024:,.0f} KiB"
     report.add(s.kind, "speed and memory", "memory growth", P if mem.ok else F,
                f"over {mem.calls:,} calls: Python heap {mem.traced_bytes / 1024:+,.1f} KiB (limit "

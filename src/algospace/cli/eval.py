@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Preset, Target
+from algospace.cli.choices import Backend, Preset, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -98,6 +98,10 @@ def eval_core_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random-weights core, the MC masks and the bootstrap.")] = 0,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 2000,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json, table.md and reliability.png.")] = Path("runs/eval/core"),
+    rde_backend: Annotated[Optional[Backend], typer.Option(
+        "--rde-backend", show_default="recorded",
+        help="Only the RDE backend core/ was trained with (its training.json rde_backend) is accepted: the core's "
+             "threshold was chosen on that backend's regime vectors.")] = None,
 ) -> None:
     """Is the decision core worth having? Out of sample, same signals, M-RMS sizing throughout.
 
@@ -105,7 +109,8 @@ def eval_core_cmd(
     random weights and (d) the trained core on the core's test split, through the prop-firm
     account: expectancy in R, Sortino, Calmar, rule breaches, share taken, calibration of the
     MC-dropout confidence (ECE, reliability plot), 90 % block-bootstrap intervals of (d) - (a)
-    and (d) - (b). Nothing is fitted or chosen on the test split.
+    and (d) - (b). Nothing is fitted or chosen on the test split. The regime vectors come from
+    the RDE backend the core was trained with (recorded in its training.json).
 
     Example: algospace eval core --models runs/my/models --data spy-1m --out runs/eval/core
     """
@@ -115,18 +120,22 @@ def eval_core_cmd(
     from algospace.data import load_data
     from algospace.errors import ArtifactError
     from algospace.evaluation.core_eval import evaluate_core, markdown_table
+    from algospace.training.core_backend import rde_backend_for
     from algospace.training.core_data import prepare_core_data
 
-    rde, rm = load_upstream(models)
-    core, _ = load_artifact(models / "core", device="cpu", kind="core", feature_spec_fingerprint=rde.feature_spec.fingerprint)
     training = read_training(models / "core")
     if not training:
         raise ArtifactError(f"{models / 'core'}: training.json is missing; retrain the core.")
+    # refused, not overridable: an eval on other vectors would score decisions the runtime never makes
+    backend = rde_backend_for(training, rde_backend, offer_override=False, where=models / "core")
+    rde, rm = load_upstream(models, rde_backend=backend)
+    core, _ = load_artifact(models / "core", device="cpu", kind="core", feature_spec_fingerprint=rde.feature_spec.fingerprint)
     cfg = training["train_config"]
     prepared = prepare_core_data(load_data(data), rde, rm, cfg["train_fraction"], cfg["val_fraction"], cfg["instrument"],
                                  cfg.get("data_start"), cfg.get("data_end"))
     report = evaluate_core(prepared, rm, core, training, seed=seed, n_boot=n_boot, out=out)
-    typer.echo(f"{report['proxy']}; test {report['test_period'][0]}..{report['test_period'][1]}, {report['test_signals']} signals\n")
+    typer.echo(f"{report['proxy']}; test {report['test_period'][0]}..{report['test_period'][1]}, {report['test_signals']} signals; "
+               f"RDE backend {backend}\n")
     typer.echo(markdown_table(report))
     typer.echo(f"trained core ECE {report['calibration']['d_trained_core']['ece']:.3f}; results in {out}")
 

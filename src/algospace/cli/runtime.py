@@ -19,22 +19,34 @@ ModelsOpt = Annotated[Path, typer.Option("--models", help="Directory holding rde
 InstrumentOpt = Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")]
 SignalsOpt = Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
-RdeBackendOpt = Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start), onnxruntime, torch-bf16 / onnxruntime-int8 (lower precision, approximate: docs/runtime.md), torch-eager.")]
+RdeBackendOpt = Annotated[Optional[Backend], typer.Option(
+    "--rde-backend", show_default="auto",
+    help="RDE backend. Default: the one core/ was trained with (its training.json rde_backend; torch for older "
+         "cores); another is refused unless --allow-backend-mismatch. Names: torch, torch-eager, torch-aoti, "
+         "torch-bf16, onnxruntime, onnxruntime-int8 (docs/runtime.md, \"RDE backends\").")]
+MismatchOpt = Annotated[bool, typer.Option(
+    "--allow-backend-mismatch", help="Experiments only: run --rde-backend although core/ was trained with another; "
+                                     "the decisions are then no longer the evaluated ones.")]
 
 
 def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, signals: str, trade_from: str | None,
-             durable: bool, rde_backend: str = "torch"):  # noqa: ANN202 - (runtime, source frame, trade_from text)
+             durable: bool, rde_backend: str | None = None, allow_backend_mismatch: bool = False):  # noqa: ANN202 - (runtime, source frame, trade_from text)
     import torch
 
     from algospace.data import load_data, resolve_instrument
     from algospace.runtime.deciders import ModelDecider
     from algospace.runtime.models import ModelSet
     from algospace.runtime.runner import Runtime, RuntimeConfig
+    from algospace.training.core_backend import recorded_rde_backend
 
     # One intra-op thread: the runtime serves one window at a time, and threads that spin-wait
     # for a core another process holds turn a 3 ms call into a 100+ ms one (docs/benchmarks.md).
     torch.set_num_threads(1)
-    models_set = ModelSet.load(models, device=device, rde_backend=rde_backend)
+    models_set = ModelSet.load(models, device=device, rde_backend=rde_backend, allow_backend_mismatch=allow_backend_mismatch)
+    trained_with = recorded_rde_backend(models_set.core.training)
+    if models_set.rde_backend != trained_with:
+        typer.secho(f"warning: RDE backend {models_set.rde_backend}, but core/ was trained with {trained_with}: "
+                    "decisions may differ from the evaluated ones.", err=True, fg="yellow")
     frame = load_data(data)
     source = resolve_instrument(None, frame)
     start = _trade_from(trade_from, models_set)
@@ -86,7 +98,8 @@ def backtest_cmd(
     instrument: InstrumentOpt = "ES",
     signals: SignalsOpt = "components",
     device: DeviceOpt = "auto",
-    rde_backend: RdeBackendOpt = "torch",
+    rde_backend: RdeBackendOpt = None,
+    allow_backend_mismatch: MismatchOpt = False,
 ) -> None:
     """Backtest the three models over history with the same runtime a live run uses.
 
@@ -103,7 +116,7 @@ def backtest_cmd(
     for stale in ("orders.jsonl", "decisions.jsonl", "state.json"):
         (out / stale).unlink(missing_ok=True)  # a backtest always starts from nothing
     rt, frame, start = _runtime(data, models, out, device, instrument, signals, trade_from, durable=False,
-                                rde_backend=rde_backend)
+                                rde_backend=rde_backend, allow_backend_mismatch=allow_backend_mismatch)
     _progress_run(rt, ReplaySource(frame), len(frame), end_of_data=True)
     write_plots(rt, out)
     period = f"from {start:%Y-%m-%d}" if start else "over all bars"
@@ -121,7 +134,8 @@ def run_cmd(
     instrument: InstrumentOpt = "ES",
     signals: SignalsOpt = "components",
     device: DeviceOpt = "auto",
-    rde_backend: RdeBackendOpt = "torch",
+    rde_backend: RdeBackendOpt = None,
+    allow_backend_mismatch: MismatchOpt = False,
 ) -> None:
     """Run the system bar by bar as bars come, writing decisions, orders, account state and trades.
 
@@ -136,7 +150,7 @@ def run_cmd(
     if follow and not Path(data).is_file():
         raise InputError(f"--follow needs a CSV file that another process appends to; {data!r} is not a file.")
     rt, frame, _ = _runtime(data, models, out, device, instrument, signals, trade_from, durable=True,
-                            rde_backend=rde_backend)
+                            rde_backend=rde_backend, allow_backend_mismatch=allow_backend_mismatch)
     source = FollowCSV(data, poll_s=poll, idle_timeout_s=idle_timeout) if follow else ReplaySource(frame)
     try:
         _progress_run(rt, source, None if follow else len(frame), end_of_data=False)

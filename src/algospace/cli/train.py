@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from algospace.cli import read_options as ro
-from algospace.cli.choices import Preset, Target
+from algospace.cli.choices import Backend, Preset, Target
 
 app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train rde --data spy-1m --out runs/my/rde", no_args_is_help=True)
 
@@ -68,8 +68,9 @@ def train_rde_cmd(
         typer.secho("warning: posterior collapse: no active latent dimension.", err=True, fg="yellow")
 
 
-def load_upstream(models: Path, device: str = "cpu"):  # -> (RegimeDetectionEngine, RiskManager)
-    """The trained `rde/` and `mrms/` of a models directory, verified by the artifact layer."""
+def load_upstream(models: Path, device: str = "cpu", rde_backend: str = "torch"):  # -> (RegimeDetectionEngine, RiskManager)
+    """The trained `rde/` and `mrms/` of a models directory, verified by the artifact layer; the
+    RDE on `rde_backend` (a resolved name: `training.core_backend`)."""
     from algospace.engines.mrms import RiskManager
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.errors import InputError
@@ -77,7 +78,8 @@ def load_upstream(models: Path, device: str = "cpu"):  # -> (RegimeDetectionEngi
     for name in ("rde", "mrms"):
         if not (models / name).is_dir():
             raise InputError(f"--models {models} has no {name}/ directory; train it first (algospace train {name} --out {models / name}).")
-    return RegimeDetectionEngine.load(models / "rde", device=device), RiskManager.load(models / "mrms", device=device)
+    return (RegimeDetectionEngine.load(models / "rde", device=device, backend=rde_backend),
+            RiskManager.load(models / "mrms", device=device))
 
 
 @app.command("core")
@@ -91,6 +93,10 @@ def train_core_cmd(
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget of the training loop.")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    rde_backend: Annotated[Optional[Backend], typer.Option(
+        "--rde-backend", show_default="auto",
+        help="RDE backend of the regime vectors, recorded in core/training.json: eval core, backtest, run and the "
+             "demo then use it. Default auto: onnxruntime-int8 where ONNX Runtime is installed (extra onnx), else torch.")] = None,
 ) -> None:
     """Train the decision core on the simulator's outcomes of the M-RMS's proposed trades.
 
@@ -98,24 +104,27 @@ def train_core_cmd(
     regime vector, the LVN summary and the M-RMS proposal; label: the trade's outcome in R.
     Split by trading day 70/15/15 (no trade crosses a boundary), early stopping on validation,
     the initiate threshold chosen on validation. Writes an artifact with provenance `trained`
-    carrying the RDE's feature-spec fingerprint. An interrupted run resumes from its checkpoint.
+    carrying the RDE's feature-spec fingerprint and the RDE backend of its regime vectors (every
+    later path computes them with it). An interrupted run resumes from its checkpoint.
 
     Example: algospace train core --models runs/my/models --data spy-1m --max-minutes 10
     """
     from algospace.config import get_config
     from algospace.data import load_data
     from algospace.training.core import train_core
+    from algospace.training.core_backend import resolve_rde_backend
     from algospace.training.core_config import CoreTrainConfig
 
     cfg = CoreTrainConfig.preset_with_options(preset, seed=get_config().seed if seed is None else seed, device=device,
                                               max_epochs=max_epochs, max_minutes=max_minutes)
-    rde, rm = load_upstream(models)
+    rde, rm = load_upstream(models, rde_backend=resolve_rde_backend(rde_backend))
     out = out or models / "core"
     result = train_core(load_data(data), rde, rm, out, cfg, progress=not quiet, rde_path=models / "rde", mrms_path=models / "mrms")
     m = result.metrics
     typer.echo(
         f"Decision core trained: {m['epochs']} epochs ({m['stop_reason']}, {m['train_seconds']} s on {m['device']}), "
         f"{result.data.counts['train']}/{result.data.counts['val']}/{result.data.counts['test']} signals train/val/test\n"
+        f"  regime vectors: RDE backend {rde.backend_name} (recorded)\n"
         f"  initiate threshold {result.threshold:.3f} (chosen on validation); test: win rate {m['test']['win_rate']:.3f}, "
         f"mean P(R>0) {m['test']['mean_confidence']:.3f}, taken {m['test']['taken_share']:.1%}\n"
         f"  artifact: {out}   (compare with baselines: algospace eval core --models {models})"

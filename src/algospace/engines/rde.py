@@ -57,6 +57,7 @@ class RegimeDetectionEngine:
         self.training = training or {}  # the artifact's training.json: window, instrument, splits, metrics
         self.allow_spec_mismatch = False  # set by load(..., allow_spec_mismatch=True); flagged in manifest.warnings
         self._runner: Runner | None = None  # the fast path for some shapes (engines.runner); the rest runs eager
+        self.backend_name = "torch-eager"  # the BACKENDS name it was loaded with (recorded by `train core`)
         self.threads: ThreadPolicy = resolve_policy(None)  # intra-op threads per call (engines.threads)
         self._cfg = model.config
 
@@ -118,6 +119,7 @@ class RegimeDetectionEngine:
             raise ArtifactError(f"RDE artifact {path}: {exc}") from exc
         engine.allow_spec_mismatch = allow_spec_mismatch
         engine.threads = resolve_policy(threads)  # before the backends: ORT sessions and AOTI code fix their threads
+        engine.backend_name = backend
         if backend in ("onnxruntime", "onnxruntime-int8"):
             engine.use_onnxruntime(precision="int8" if backend.endswith("int8") else "fp32")
         elif backend == "torch-aoti":

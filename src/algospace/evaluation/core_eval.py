@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import torch
 
-from algospace.errors import ArtifactError
+from algospace.errors import ArtifactError, InputError
 
 if TYPE_CHECKING:
     from algospace.training.core_data import CoreData
@@ -147,6 +147,7 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
     from algospace.models.core import CoreConfig, DecisionCoreModel
     from algospace.sim.metrics import daily_pnl, sortino, summarize
     from algospace.training.core import choose_threshold, score
+    from algospace.training.core_backend import recorded_rde_backend
 
     cfg = training.get("train_config", {})
     passes, min_taken = int(cfg.get("mc_passes", 50)), float(cfg.get("min_taken", 0.10))
@@ -154,6 +155,12 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
         raise ArtifactError(
             f"This data splits at {data.boundaries}, but the core was trained with {training['split_boundaries']}: "
             "the test split would overlap its training. Evaluate on the data it was trained on."
+        )
+    if data.rde_backend != recorded_rde_backend(training):
+        raise InputError(
+            f"These rows' regime vectors come from RDE backend {data.rde_backend}, but the core was trained and "
+            f"thresholded on {recorded_rde_backend(training)}'s (training.json rde_backend); load the RDE with that "
+            "backend (eval core does)."
         )
     te, va = data.part("test"), data.part("val")
     torch.manual_seed(seed)
@@ -206,6 +213,7 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
                        "mean_uncertainty": float(s["uncertainty"].mean())}
     report = {
         "proxy": data.market.proxy,
+        "rde_backend": data.rde_backend,  # the backend of the regime vectors (training.core_backend)
         "test_period": [str(np.datetime64(int(data.paths.day[rows].min()), "ns"))[:10],
                         str(np.datetime64(int(data.paths.day[rows].max()), "ns"))[:10]],
         "test_signals": int(len(rows)),

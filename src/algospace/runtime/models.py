@@ -20,18 +20,23 @@ class ModelSet:
     path: Path
 
     @classmethod
-    def load(cls, models_dir: str | Path, device: str = "auto", rde_backend: str = "torch") -> "ModelSet":
+    def load(cls, models_dir: str | Path, device: str = "auto", rde_backend: str | None = None,
+             allow_backend_mismatch: bool = False) -> "ModelSet":
         """Load `rde/`, `mrms/` and `core/` from `models_dir`, verified by the artifact layer.
 
-        `rde_backend`: the RDE engine's backend ("torch-aoti" compiles at load, ~10-25 s, and
-        gives the lowest single-window tail: docs/benchmarks.md, "Runtime").
+        `rde_backend`: None or "auto" (default) = the backend recorded in core/training.json, the
+        one the core was trained and thresholded with ("torch" for a core recorded before the
+        field); an explicit other backend is refused unless `allow_backend_mismatch` (then the
+        decisions are no longer the evaluated ones: experiments only). See `training.core_backend`.
 
         Refused with a clear error: a missing model, an untrained or placeholder one (the artifact
-        layer refuses it), and models whose recorded feature specs differ.
+        layer refuses it), models whose recorded feature specs differ, another RDE backend than the
+        recorded one, and a recorded backend that cannot run here (ONNX Runtime missing).
         """
         from algospace.engines.core import DecisionCore
         from algospace.engines.mrms import RiskManager
         from algospace.engines.rde import RegimeDetectionEngine
+        from algospace.training.core_backend import rde_backend_for
 
         root = Path(models_dir)
         if not root.is_dir():
@@ -41,9 +46,12 @@ class ModelSet:
         if missing:
             hints = "; ".join(f"{k}/: {TRAIN_COMMAND[k]} --out {root / k}" for k in missing)
             raise ArtifactError(f"models directory {root} lacks {', '.join(k + '/' for k in missing)}. Train: {hints}.")
-        rde = RegimeDetectionEngine.load(root / "rde", device=device, backend=rde_backend)
-        mrms = RiskManager.load(root / "mrms", device=device)
         core = DecisionCore.load(root / "core", device=device)
+        backend = rde_backend_for(core.training, rde_backend, allow_mismatch=allow_backend_mismatch, where=root / "core")
+        # the CPU-only backends (ONNX Runtime, AOTI, bf16) keep the RDE on the CPU when the device is "auto"
+        rde_device = "cpu" if device == "auto" and backend not in ("torch", "torch-eager") else device
+        rde = RegimeDetectionEngine.load(root / "rde", device=rde_device, backend=backend)
+        mrms = RiskManager.load(root / "mrms", device=device)
         # the core records the RDE spec it was trained on and the rde/ and mrms/ weights it used
         spec_rde, spec_core = rde.manifest.feature_spec_fingerprint, core.manifest.feature_spec_fingerprint
         if spec_core and spec_rde and spec_core != spec_rde:
@@ -61,6 +69,11 @@ class ModelSet:
                     f"its labels and inputs came from that model. Retrain the core: algospace train core --models {root}."
                 )
         return cls(rde, mrms, core, root)
+
+    @property
+    def rde_backend(self) -> str:
+        """The RDE backend in use (a `engines.rde.BACKENDS` name)."""
+        return str(getattr(self.rde, "backend_name", "torch"))
 
     def hashes(self) -> dict[str, str]:
         """sha256 of each model's weights (from the verified manifests)."""

@@ -5,7 +5,8 @@ One builder for `train core` and `eval core`, so both see the same rows, labels 
 1. bars -> `sim.Market` (SPY runs as the ES/MES proxy) -> component signals -> trade paths
    (the simulator's costs are the M-RMS artifact's, so labels price trades as it was trained);
 2. at each signal: the 30- and 5-minute matrices and the LVN summary (`core_inputs`), the RDE's
-   regime vector at the 30-minute bar the signal sees (`pos30`), the 30-value synergy vector;
+   regime vector at the 30-minute bar the signal sees (`pos30`; computed by the engine's backend,
+   which `train core` records: `core_backend`), the 30-value synergy vector;
 3. the M-RMS proposal for a FRESH account (the label must describe the signal, not the path of
    an account that depends on which earlier signals some policy took) and the gate's 8-value
    risk vector built from it (`engines.risk_vector`, the one builder);
@@ -46,6 +47,7 @@ class CoreData:
     boundaries: dict[str, str]  # first trading day of val and test (ISO)
     data_fingerprint: str
     counts: dict[str, Any] = field(default_factory=dict)
+    rde_backend: str = "torch"  # the RDE backend the regime vectors came from (`engine.backend_name`)
 
     @property
     def win(self) -> np.ndarray:
@@ -62,8 +64,13 @@ def fresh_rooms(account_config: Any) -> tuple[float, float]:
 
 
 def regime_at(engine: Any, bars_30m: pd.DataFrame, pos30: np.ndarray) -> np.ndarray:
-    """(N, 8) regime vectors at the 30-minute bars `pos30` (NaN where the RDE has no full window)."""
-    series = engine.regime_series(bars_30m)
+    """(N, 8) regime vectors at the 30-minute bars `pos30` (NaN where the RDE has no full window).
+
+    One window per call, as the runtime asks (`get_regime_vector`): a batched call may round
+    differently (oneDNN ~1e-7), so this way the core is trained and evaluated on the very
+    vectors, to the last bit, that the runtime computes with the same backend (`core_backend`).
+    """
+    series = engine.regime_series(bars_30m, batch_size=1)
     vec = series.reindex(bars_30m.index).to_numpy(np.float64)  # one row per 30-minute bar
     out = np.full((len(pos30), vec.shape[1]), np.nan)
     ok = pos30 >= 0
@@ -157,4 +164,5 @@ def prepare_core_data(bars: pd.DataFrame | str, rde: Any, risk_manager: Any, tra
         risk=risk, proposals=prop_kept, r=out.r_multiple[pos].astype(np.float64), split=split[pos],
         boundaries={"val": pd.Timestamp(first_days[1], tz="UTC").isoformat(), "test": pd.Timestamp(first_days[2], tz="UTC").isoformat()},
         data_fingerprint=data_fingerprint(market.bars), counts=counts,
+        rde_backend=str(getattr(rde, "backend_name", "torch-eager")),
     )
