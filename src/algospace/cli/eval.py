@@ -118,11 +118,13 @@ def eval_core_cmd(
     from algospace.artifacts.layout import read_training
     from algospace.cli.train import load_upstream
     from algospace.data import load_data
-    from algospace.errors import ArtifactError
+    from algospace.errors import ArtifactError, InputError
     from algospace.evaluation.core_eval import evaluate_core, markdown_table
     from algospace.training.core_backend import rde_backend_for
     from algospace.training.core_data import prepare_core_data
 
+    if not (models / "core").is_dir():
+        raise InputError(f"--models {models} has no core/ directory; train it first (algospace train core --models {models}).")
     training = read_training(models / "core")
     if not training:
         raise ArtifactError(f"{models / 'core'}: training.json is missing; retrain the core.")
