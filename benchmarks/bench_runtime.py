@@ -160,12 +160,15 @@ def main() -> None:
     ap.add_argument("--models", default="runs/demo/models")
     ap.add_argument("--quick", action="store_true", help="a quarter of the sample, no 2x run")
     ap.add_argument("--bars", type=int, default=2000, help="30-minute bars timed per stage")
-    ap.add_argument("--rde-backend", default="torch", help="the RDE engine's backend (torch, torch-aoti, onnxruntime, onnxruntime-int8, torch-eager)")
+    ap.add_argument("--rde-backend", default=None, help="the RDE engine's backend (default: the one core/ records; "
+                    "torch, torch-aoti, onnxruntime, onnxruntime-int8, torch-eager: another is timed as an experiment)")
     ap.add_argument("--no-backtest", action="store_true", help="stage latencies only")
     ap.add_argument("--runtime-items", type=int, default=0, help="also time Runtime.process on this many 1-minute items")
     args = ap.parse_args()
     __import__("torch").set_num_threads(1)  # what `algospace run/backtest` use (single windows)
-    models = ModelSet.load(args.models, device="cpu", rde_backend=args.rde_backend)
+    # a benchmark times backends against each other on one set: another than the recorded one is allowed
+    models = ModelSet.load(args.models, device="cpu", rde_backend=args.rde_backend, allow_backend_mismatch=True)
+    print(f"RDE backend {models.rde_backend} (core/ records {models.core.training.get('rde_backend', 'torch')})")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
           f"{__import__('torch').get_num_threads()}, {time.strftime('%Y-%m-%d')}")
     m1 = sample("spy-1m")

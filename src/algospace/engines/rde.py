@@ -90,7 +90,8 @@ class RegimeDetectionEngine:
           - "onnxruntime": ONNX Runtime (CPU, extra `onnx`).
           - "onnxruntime-int8": ONNX Runtime on a dynamically int8-quantized graph (CPU, extra
             `onnx`): faster GEMMs, an approximation of the fp32 model checked at load within its
-            own tolerance (`engines.onnx_backend.INT8_ATOL`); opt-in (docs/runtime.md says why).
+            own tolerance (`engines.onnx_backend.INT8_ATOL`); what `train core` records by default
+            where ONNX Runtime is installed, so a models set runs it everywhere (docs/runtime.md).
         `threads`: intra-op CPU threads per call, for every backend (default: the config's
         `engine.threads`: one thread for a single window, which keeps p99 low when other
         processes load the cores, and every core for a batch). The caller's own
