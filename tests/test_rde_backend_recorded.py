@@ -17,9 +17,7 @@ import torch
 
 from algospace.artifacts import save_artifact
 from algospace.artifacts.layout import extras_writer
-from algospace.data import get_instrument, sample
-from algospace.engines.core import DecisionCore
-from algospace.engines.mrms import RiskManager
+from algospace.data import resolve_instrument
 from algospace.engines.rde import RegimeDetectionEngine
 from algospace.errors import ArtifactError, InputError
 from algospace.models.core import CoreConfig, DecisionCoreModel
@@ -89,24 +87,33 @@ def test_an_unknown_recorded_backend_is_an_artifact_error() -> None:
 
 @pytest.fixture(scope="module")
 def int8_core(tiny_models, tmp_path_factory):  # noqa: ANN001
-    """tiny_models' rde/ and mrms/ with a core trained on int8 regime vectors (train core records it)."""
-    from algospace.training.core import train_core
-    from algospace.training.core_config import CoreTrainConfig
+    """tiny_models' rde/ and mrms/ with a core trained by `algospace train core` (default backend:
+    auto = int8 here), and the rows `eval core` prepares from the recorded backend."""
+    from typer.testing import CliRunner
+
+    from algospace.cli import app
+    from algospace.data import load_data
+    from algospace.training.core_data import prepare_core_data
 
     src, bars = tiny_models
     root = tmp_path_factory.mktemp("int8-models")
     for kind in ("rde", "mrms"):
         shutil.copytree(src / kind, root / kind)
-    rde = RegimeDetectionEngine.load(root / "rde", device="cpu", backend=resolve_rde_backend())
-    rm = RiskManager.load(root / "mrms", device="cpu")
-    res = train_core(bars, rde, rm, root / "core", CoreTrainConfig.preset("tiny", threads=1), progress=False,
-                     rde_path=root / "rde", mrms_path=root / "mrms")
-    return root, bars, res
+    bars.to_parquet(root / "bars.parquet")
+    r = CliRunner().invoke(app, ["train", "core", "--models", str(root), "--data", str(root / "bars.parquet"),
+                                 "--preset", "tiny", "--quiet"])
+    assert r.exit_code == 0, r.output + str(r.exception)
+    assert "RDE backend onnxruntime-int8 (recorded)" in r.output
+    ms = ModelSet.load(root, device="cpu")
+    cfg = ms.core.training["train_config"]
+    bars = load_data(root / "bars.parquet")  # as `eval core --data` reads it
+    data = prepare_core_data(bars, ms.rde, ms.mrms, cfg["train_fraction"], cfg["val_fraction"], cfg["instrument"])
+    return root, bars, data, ms
 
 
 def test_train_core_records_the_resolved_backend(int8_core, tiny_models) -> None:  # noqa: ANN001
-    root, _, res = int8_core
-    assert res.data.rde_backend == INT8
+    root, _, data, ms = int8_core
+    assert data.rde_backend == INT8 and ms.rde_backend == INT8
     assert json.loads((root / "core" / "training.json").read_text())["rde_backend"] == INT8
     # conftest trains tiny_models' core on an RDE loaded with backend "torch": that is what it records
     assert json.loads((tiny_models[0] / "core" / "training.json").read_text())["rde_backend"] == "torch"
@@ -118,14 +125,13 @@ def test_eval_core_refuses_another_backend(int8_core, tmp_path: Path) -> None:  
     from algospace.cli import app
     from algospace.evaluation.core_eval import evaluate_core
 
-    root, _, res = int8_core
+    root, _, data, ms = int8_core
     r = CliRunner().invoke(app, ["eval", "core", "--models", str(root), "--rde-backend", "torch", "--out", str(tmp_path)])
     assert r.exit_code == 1
     msg = r.output + str(r.exception)
     assert "--rde-backend torch differs from onnxruntime-int8" in msg and "--allow-backend-mismatch" not in msg
-    training = json.loads((root / "core" / "training.json").read_text())
     with pytest.raises(InputError, match="come from RDE backend onnxruntime-int8.*trained and thresholded on torch"):
-        evaluate_core(res.data, None, res.model, {**training, "rde_backend": "torch"}, n_boot=10)
+        evaluate_core(data, ms.mrms, ms.core.model, {**ms.core.training, "rde_backend": "torch"}, n_boot=10)
 
 
 class _Recording(ModelDecider):
@@ -145,11 +151,10 @@ class _Recording(ModelDecider):
 
 
 def test_the_runtime_core_sees_the_vectors_train_core_computed(int8_core) -> None:  # noqa: ANN001
-    """int8 ONNX Runtime is deterministic for a given window and session, and both paths run one
+    """The rows eval core (and train core: the same builder) prepare with the recorded backend hold,
+    at every signal the runtime decides, the regime vector its core is given. int8 ONNX Runtime is deterministic for a given window and session, and both paths run one
     window per call: the vectors are equal to the last bit, not within a tolerance."""
-    root, bars, res = int8_core
-    ms = ModelSet.load(root, device="cpu")
-    assert ms.rde_backend == INT8
+    root, bars, data, ms = int8_core
     seen: dict[pd.Timestamp, np.ndarray] = {}
 
     def make(bus, inst):  # noqa: ANN001, ANN202
@@ -157,8 +162,7 @@ def test_the_runtime_core_sees_the_vectors_train_core_computed(int8_core) -> Non
         d.seen = seen
         return d
 
-    Runtime(get_instrument("SPY"), make).run(ReplaySource(bars), end_of_data=True)
-    data = res.data
+    Runtime(resolve_instrument(None, bars), make).run(ReplaySource(bars), end_of_data=True)  # as `backtest` does
     times = pd.DatetimeIndex(data.signals.times[data.rows])
     common = [i for i, t in enumerate(times) if t in seen]
     assert len(common) >= 0.9 * len(times) and len(common) > 50

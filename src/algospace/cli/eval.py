@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Backend, Preset, Target
+from algospace.cli.choices import Preset, RdeBackend, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -98,10 +98,10 @@ def eval_core_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random-weights core, the MC masks and the bootstrap.")] = 0,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 2000,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json, table.md and reliability.png.")] = Path("runs/eval/core"),
-    rde_backend: Annotated[Optional[Backend], typer.Option(
-        "--rde-backend", show_default="recorded",
-        help="Only the RDE backend core/ was trained with (its training.json rde_backend) is accepted: the core's "
-             "threshold was chosen on that backend's regime vectors.")] = None,
+    rde_backend: Annotated[RdeBackend, typer.Option(
+        "--rde-backend",
+        help="auto (default) = the RDE backend core/ was trained with (its training.json rde_backend); another is "
+             "refused: the core's threshold was chosen on that backend's regime vectors.")] = "auto",
 ) -> None:
     """Is the decision core worth having? Out of sample, same signals, M-RMS sizing throughout.
 

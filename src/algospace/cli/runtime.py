@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from algospace.cli.choices import Backend, Instrument, Signals
+from algospace.cli.choices import Instrument, RdeBackend, Signals
 from algospace.errors import InputError
 
 SIGNALS_HELP = "components (every MLMI/NW-RQK/FVG signal; what the models are trained on) or synergy (the 4 patterns)."
@@ -19,9 +19,9 @@ ModelsOpt = Annotated[Path, typer.Option("--models", help="Directory holding rde
 InstrumentOpt = Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")]
 SignalsOpt = Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
-RdeBackendOpt = Annotated[Optional[Backend], typer.Option(
-    "--rde-backend", show_default="auto",
-    help="RDE backend. Default: the one core/ was trained with (its training.json rde_backend; torch for older "
+RdeBackendOpt = Annotated[RdeBackend, typer.Option(
+    "--rde-backend",
+    help="RDE backend. auto (default): the one core/ was trained with (its training.json rde_backend; torch for older "
          "cores); another is refused unless --allow-backend-mismatch. Names: torch, torch-eager, torch-aoti, "
          "torch-bf16, onnxruntime, onnxruntime-int8 (docs/runtime.md, \"RDE backends\").")]
 MismatchOpt = Annotated[bool, typer.Option(
@@ -98,7 +98,7 @@ def backtest_cmd(
     instrument: InstrumentOpt = "ES",
     signals: SignalsOpt = "components",
     device: DeviceOpt = "auto",
-    rde_backend: RdeBackendOpt = None,
+    rde_backend: RdeBackendOpt = "auto",
     allow_backend_mismatch: MismatchOpt = False,
 ) -> None:
     """Backtest the three models over history with the same runtime a live run uses.
@@ -134,7 +134,7 @@ def run_cmd(
     instrument: InstrumentOpt = "ES",
     signals: SignalsOpt = "components",
     device: DeviceOpt = "auto",
-    rde_backend: RdeBackendOpt = None,
+    rde_backend: RdeBackendOpt = "auto",
     allow_backend_mismatch: MismatchOpt = False,
 ) -> None:
     """Run the system bar by bar as bars come, writing decisions, orders, account state and trades.

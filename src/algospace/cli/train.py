@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from algospace.cli import read_options as ro
-from algospace.cli.choices import Backend, Preset, Target
+from algospace.cli.choices import Preset, RdeBackend, Target
 
 app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train rde --data spy-1m --out runs/my/rde", no_args_is_help=True)
 
@@ -93,10 +93,10 @@ def train_core_cmd(
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Override the wall-clock budget of the training loop.")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    rde_backend: Annotated[Optional[Backend], typer.Option(
-        "--rde-backend", show_default="auto",
+    rde_backend: Annotated[RdeBackend, typer.Option(
+        "--rde-backend",
         help="RDE backend of the regime vectors, recorded in core/training.json: eval core, backtest, run and the "
-             "demo then use it. Default auto: onnxruntime-int8 where ONNX Runtime is installed (extra onnx), else torch.")] = None,
+             "demo then use it. Default auto: onnxruntime-int8 where ONNX Runtime is installed (extra onnx), else torch.")] = "auto",
 ) -> None:
     """Train the decision core on the simulator's outcomes of the M-RMS's proposed trades.
 
