@@ -92,6 +92,7 @@ def test_the_page_holds_every_section_embedded_and_offline(run_dir) -> None:
     assert "baseline: fixed" in html and state["proxy"] and state["proxy"] in html and "SPY (the S&amp;P 500 ETF)" in html
     trades = pd.read_parquet(run / "backtest" / "trades.parquet")
     assert _trade_rows(html) == min(len(trades), 200)
+    assert "<dt>RDE backend (recorded by core/)</dt><dd>torch</dd>" in html  # conftest's core records torch
 
 
 def _trade_rows(html: str) -> int:

@@ -249,6 +249,10 @@ def _provenance(run: Path, trainings: dict[str, dict[str, Any]]) -> Section:
         for key in ("data", "instrument", "data_fingerprint"):
             if t.get(key):
                 rows.append((f"{m} {key}", json.dumps(t[key]) if not isinstance(t[key], str) else t[key]))
+    if "core" in trainings:  # the backend of every regime vector the core saw, in training and in the backtest
+        from algospace.training.core_backend import recorded_rde_backend
+
+        rows.append(("RDE backend (recorded by core/)", recorded_rde_backend(trainings["core"])))
     proxy = next((v for k, v in rows if k == "price proxy"), "")
     if "SPY" in proxy:
         rows.append(("SPY as ES", SPY_AS_ES))
