@@ -1,4 +1,4 @@
-"""The RDE backend is one recorded fact of a models set (training.core_backend): `train core`
+"""The RDE backend is one recorded fact of a models set (engines.rde_backend): `train core`
 records the backend of its regime vectors; eval core, ModelSet.load (backtest, run, the demo)
 use it and refuse another; a core recorded before the field loads as torch; and the runtime's
 core sees, to the last bit, the regime vectors `train core` / `eval core` computed with it."""
@@ -26,7 +26,7 @@ from algospace.runtime.deciders import ModelDecider
 from algospace.runtime.models import ModelSet
 from algospace.runtime.runner import Runtime
 from algospace.runtime.sources import ReplaySource
-from algospace.training.core_backend import recorded_rde_backend, resolve_rde_backend
+from algospace.engines.rde_backend import recorded_rde_backend, resolve_rde_backend
 
 pytest.importorskip("onnxruntime")
 INT8 = "onnxruntime-int8"

@@ -54,8 +54,8 @@ def train_models(bars: pd.DataFrame, models: Path, preset: str, budget: DemoBudg
     from algospace.data import session_bars
     from algospace.engines.mrms import RiskManager
     from algospace.engines.rde import RegimeDetectionEngine
+    from algospace.engines.rde_backend import resolve_rde_backend
     from algospace.training.core import train_core
-    from algospace.training.core_backend import resolve_rde_backend
     from algospace.training.core_config import CoreTrainConfig
     from algospace.training.mrms import train_mrms
     from algospace.training.mrms_config import MRMSTrainConfig

@@ -130,7 +130,7 @@ def _set_rde_backend(root: Path) -> str:
     """The RDE backend the set runs with (core/training.json's), so the check measures that one;
     torch when it is unreadable or cannot run here ("loads as one set" then says why)."""
     from algospace.artifacts.layout import read_training
-    from algospace.training.core_backend import rde_backend_for
+    from algospace.engines.rde_backend import rde_backend_for
 
     try:
         return rde_backend_for(read_training(root / "core"))

@@ -17,5 +17,5 @@ Target = Literal["window", "next"]
 Backend = Literal["torch", "torch-eager", "torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8"]
 Signals = Literal["components", "synergy"]  # algospace.runtime.detect.SOURCES
 Instrument = Literal["ES", "MES"]  # what the runtime trades (sim.market.FUTURES)
-# `--rde-backend` of train core / eval core / backtest / run: "auto" = the recorded backend (training.core_backend)
+# `--rde-backend` of train core / eval core / backtest / run: "auto" = the recorded backend (engines.rde_backend)
 RdeBackend = Literal[("auto", *get_args(Backend))]  # type: ignore[valid-type]

@@ -120,7 +120,7 @@ def eval_core_cmd(
     from algospace.data import load_data
     from algospace.errors import ArtifactError, InputError
     from algospace.evaluation.core_eval import evaluate_core, markdown_table
-    from algospace.training.core_backend import rde_backend_for
+    from algospace.engines.rde_backend import rde_backend_for
     from algospace.training.core_data import prepare_core_data
 
     if not (models / "core").is_dir():

@@ -37,7 +37,7 @@ def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, s
     from algospace.runtime.deciders import ModelDecider
     from algospace.runtime.models import ModelSet
     from algospace.runtime.runner import Runtime, RuntimeConfig
-    from algospace.training.core_backend import recorded_rde_backend
+    from algospace.engines.rde_backend import recorded_rde_backend
 
     # One intra-op thread: the runtime serves one window at a time, and threads that spin-wait
     # for a core another process holds turn a 3 ms call into a 100+ ms one (docs/benchmarks.md).

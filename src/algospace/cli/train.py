@@ -70,7 +70,7 @@ def train_rde_cmd(
 
 def load_upstream(models: Path, device: str = "cpu", rde_backend: str = "torch"):  # -> (RegimeDetectionEngine, RiskManager)
     """The trained `rde/` and `mrms/` of a models directory, verified by the artifact layer; the
-    RDE on `rde_backend` (a resolved name: `training.core_backend`)."""
+    RDE on `rde_backend` (a resolved name: `engines.rde_backend`)."""
     from algospace.engines.mrms import RiskManager
     from algospace.engines.rde import RegimeDetectionEngine
     from algospace.errors import InputError
@@ -112,7 +112,7 @@ def train_core_cmd(
     from algospace.config import get_config
     from algospace.data import load_data
     from algospace.training.core import train_core
-    from algospace.training.core_backend import resolve_rde_backend
+    from algospace.engines.rde_backend import resolve_rde_backend
     from algospace.training.core_config import CoreTrainConfig
 
     cfg = CoreTrainConfig.preset_with_options(preset, seed=get_config().seed if seed is None else seed, device=device,

@@ -147,7 +147,7 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
     from algospace.models.core import CoreConfig, DecisionCoreModel
     from algospace.sim.metrics import daily_pnl, sortino, summarize
     from algospace.training.core import choose_threshold, score
-    from algospace.training.core_backend import recorded_rde_backend
+    from algospace.engines.rde_backend import recorded_rde_backend
 
     cfg = training.get("train_config", {})
     passes, min_taken = int(cfg.get("mc_passes", 50)), float(cfg.get("min_taken", 0.10))
@@ -213,7 +213,7 @@ def evaluate_core(data: CoreData, rm: Any, core_model: Any, training: dict[str, 
                        "mean_uncertainty": float(s["uncertainty"].mean())}
     report = {
         "proxy": data.market.proxy,
-        "rde_backend": data.rde_backend,  # the backend of the regime vectors (training.core_backend)
+        "rde_backend": data.rde_backend,  # the backend of the regime vectors (engines.rde_backend)
         "test_period": [str(np.datetime64(int(data.paths.day[rows].min()), "ns"))[:10],
                         str(np.datetime64(int(data.paths.day[rows].max()), "ns"))[:10]],
         "test_signals": int(len(rows)),

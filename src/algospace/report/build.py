@@ -250,7 +250,7 @@ def _provenance(run: Path, trainings: dict[str, dict[str, Any]]) -> Section:
             if t.get(key):
                 rows.append((f"{m} {key}", json.dumps(t[key]) if not isinstance(t[key], str) else t[key]))
     if "core" in trainings:  # the backend of every regime vector the core saw, in training and in the backtest
-        from algospace.training.core_backend import recorded_rde_backend
+        from algospace.engines.rde_backend import recorded_rde_backend
 
         rows.append(("RDE backend (recorded by core/)", recorded_rde_backend(trainings["core"])))
     proxy = next((v for k, v in rows if k == "price proxy"), "")

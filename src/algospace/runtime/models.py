@@ -27,7 +27,7 @@ class ModelSet:
         `rde_backend`: None or "auto" (default) = the backend recorded in core/training.json, the
         one the core was trained and thresholded with ("torch" for a core recorded before the
         field); an explicit other backend is refused unless `allow_backend_mismatch` (then the
-        decisions are no longer the evaluated ones: experiments only). See `training.core_backend`.
+        decisions are no longer the evaluated ones: experiments only). See `engines.rde_backend`.
 
         Refused with a clear error: a missing model, an untrained or placeholder one (the artifact
         layer refuses it), models whose recorded feature specs differ, another RDE backend than the
@@ -36,7 +36,7 @@ class ModelSet:
         from algospace.engines.core import DecisionCore
         from algospace.engines.mrms import RiskManager
         from algospace.engines.rde import RegimeDetectionEngine
-        from algospace.training.core_backend import rde_backend_for
+        from algospace.engines.rde_backend import rde_backend_for
 
         root = Path(models_dir)
         if not root.is_dir():

@@ -39,10 +39,10 @@ import torch
 import torch.nn.functional as F
 
 from algospace.devices import resolve_device
+from algospace.engines.rde_backend import FIELD
 from algospace.errors import InputError
 from algospace.hashing import sha256_json
 from algospace.models.core import CoreConfig, CoreInputs, DecisionCoreModel
-from algospace.training.core_backend import FIELD
 from algospace.training.core_config import CoreTrainConfig
 from algospace.training.core_data import INPUT_NAMES, SPLITS, CoreData, prepare_core_data
 from algospace.training.loop import progress_bar
@@ -250,7 +250,7 @@ def train_core(bars: Any, rde: Any, risk_manager: Any, out: str | Path, cfg: Cor
     The artifact carries the RDE's feature-spec fingerprint (every model of a run shares it) and a
     training.json with the split, the metrics, the initiate threshold, which RDE / M-RMS it used and
     the RDE backend its regime vectors came from (`rde.backend_name`: load the engine with the one
-    to record, e.g. `core_backend.resolve_rde_backend()`).
+    to record, e.g. `engines.rde_backend.resolve_rde_backend()`).
     """
     from algospace.artifacts import save_artifact
     from algospace.artifacts.layout import extras_writer
@@ -286,7 +286,7 @@ def train_core(bars: Any, rde: Any, risk_manager: Any, out: str | Path, cfg: Cor
         "counts": data.counts,
         "initiate_threshold": result.threshold,
         "execute_threshold": 0.5,
-        FIELD: data.rde_backend,  # the regime vectors' backend: every later path uses it (core_backend)
+        FIELD: data.rde_backend,  # the regime vectors' backend: every later path uses it (engines.rde_backend)
         "mc_passes": cfg.mc_passes,
         "metrics": result.metrics,
         "history": result.history,

@@ -6,7 +6,7 @@ One builder for `train core` and `eval core`, so both see the same rows, labels 
    (the simulator's costs are the M-RMS artifact's, so labels price trades as it was trained);
 2. at each signal: the 30- and 5-minute matrices and the LVN summary (`core_inputs`), the RDE's
    regime vector at the 30-minute bar the signal sees (`pos30`; computed by the engine's backend,
-   which `train core` records: `core_backend`), the 30-value synergy vector;
+   which `train core` records: `engines.rde_backend`), the 30-value synergy vector;
 3. the M-RMS proposal for a FRESH account (the label must describe the signal, not the path of
    an account that depends on which earlier signals some policy took) and the gate's 8-value
    risk vector built from it (`engines.risk_vector`, the one builder);
@@ -68,7 +68,7 @@ def regime_at(engine: Any, bars_30m: pd.DataFrame, pos30: np.ndarray) -> np.ndar
 
     One window per call, as the runtime asks (`get_regime_vector`): a batched call may round
     differently (oneDNN ~1e-7), so this way the core is trained and evaluated on the very
-    vectors, to the last bit, that the runtime computes with the same backend (`core_backend`).
+    vectors, to the last bit, that the runtime computes with the same backend (`engines.rde_backend`).
     """
     series = engine.regime_series(bars_30m, batch_size=1)
     vec = series.reindex(bars_30m.index).to_numpy(np.float64)  # one row per 30-minute bar

@@ -14,6 +14,7 @@ else fp32 PyTorch; what is recorded is the resolved name, never "auto".
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,8 +30,8 @@ MISMATCH_FLAG = "--allow-backend-mismatch"
 def onnx_available() -> bool:
     """Whether the ONNX backends can run here (onnx exports the graph, onnxruntime runs it)."""
     try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
+        for name in ("onnx", "onnxruntime"):
+            importlib.import_module(name)
     except ImportError:
         return False
     return True
