@@ -66,4 +66,31 @@ def regime_inputs(
     return RegimeInputs(bars, values, sums)
 
 
-__all__ = ["RegimeInputs", "regime_inputs"]
+def minute_bars_for(data: pd.DataFrame, instrument: object = None, who: str = "feature spec version 2") -> pd.DataFrame:
+    """The 1-minute session bars of ticks or 1-minute bars (what version 2 reads beside the 30-minute bars).
+
+    Coarser bars cannot give them: InputError saying so (a version-1 spec reads 30-minute bars only).
+    """
+    from algospace.data.session_bars import session_bars
+
+    if isinstance(data, pd.DataFrame) and set(BARS_COLUMNS) <= set(data.columns) and len(data) > 1:
+        if isinstance(data.index, pd.DatetimeIndex) and float(np.median(np.diff(_ns(data.index)))) > 60e9:
+            raise InputError(
+                f"{who} reads the 1-minute bars inside each 30-minute bar; these bars are "
+                f"{np.median(np.diff(_ns(data.index))) / 60e9:g} minutes apart. Pass 1-minute bars or ticks, or use a version-1 spec."
+            )
+    return session_bars(data, 1, instrument)  # type: ignore[arg-type]
+
+
+def session_features(spec: object, data: pd.DataFrame, instrument: object = None) -> pd.DataFrame:
+    """Ticks or bars -> `spec.transform` on the instrument's 30-minute session bars, with their
+    1-minute bars when the spec (version 2) reads them. The one path from raw data to features."""
+    from algospace.data.session_bars import session_bars
+
+    bars30 = session_bars(data, 30, instrument)  # type: ignore[arg-type]
+    if not getattr(spec, "needs_minute_bars", False):
+        return spec.transform(bars30)  # type: ignore[attr-defined]
+    return spec.transform(bars30, minute_bars=minute_bars_for(data, instrument))  # type: ignore[attr-defined]
+
+
+__all__ = ["RegimeInputs", "minute_bars_for", "regime_inputs", "session_features"]

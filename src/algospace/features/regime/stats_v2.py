@@ -25,32 +25,32 @@ _TINY = 1e-20  # keeps logs of variances finite for windows without minutes or m
 _LN2 = float(np.log(2.0))
 _PI_2 = float(np.pi / 2.0)
 
-# (family, formula over the window's bars/minutes, why it separates regimes)
+# (family, formula over the window of {w} bars and their minutes j (r_j, v_j), why it separates regimes)
 _FAMILIES: tuple[tuple[str, str, str], ...] = (
-    ("volu_level", "ln(1 + mean V over w bars) (robust-scaled by the training median: the level is kept)",
+    ("volu_level", "ln(1 + mean V over {w} bars), robust-scaled by the training median: the level is kept",
      "participation level: active versus quiet regimes (version 1 only had volume ratios)"),
-    ("irv", "ln(sum of squared 1-minute returns over w bars / w) (realised variance per bar)",
+    ("irv", "ln(sum r_j^2 over the minutes of {w} bars / {w}) (realised variance per bar)",
      "volatility measured from all minutes: more precise than one 30-minute return"),
-    ("jump", "max(0, 1 - (pi/2) sum |r_j||r_(j-1)| / sum r_j^2) (1 - bipower / realised variance)",
+    ("jump", "max(0, 1 - (pi/2) sum |r_j||r_(j-1)| / sum r_j^2) over {w} bars (1 - bipower / realised variance)",
      "share of variance from jumps: jumpy versus diffusive markets at equal volatility"),
-    ("semi", "(sum r_j^2 [r_j > 0] - sum r_j^2 [r_j < 0]) / sum r_j^2 (signed semivariance)",
+    ("semi", "(sum r_j^2 [r_j > 0] - sum r_j^2 [r_j < 0]) / sum r_j^2 over {w} bars (signed semivariance)",
      "whether the large 1-minute moves are up or down: squeeze-like versus crash-like stress"),
-    ("mac", "sum r_j r_(j-1) / sum r_j^2 (1-minute lag-1 autocorrelation, within bars)",
+    ("mac", "sum r_j r_(j-1) / sum r_j^2 over {w} bars (1-minute lag-1 autocorrelation, within bars)",
      "1-minute mean reversion (choppy) versus continuation (informed flow), invisible at 30 minutes"),
-    ("rkurt", "ln(M sum r_j^4 / (sum r_j^2)^2), M minutes in the window (realised kurtosis)",
+    ("rkurt", "ln(M sum r_j^4 / (sum r_j^2)^2) over {w} bars, M their minutes (realised kurtosis)",
      "tail heaviness of 1-minute returns"),
-    ("pk_rv", "ln((sum ln(h/l)^2 / (4 ln 2)) / sum r_j^2) (1-minute Parkinson over realised variance)",
+    ("pk_rv", "ln((sum ln(h/l)^2 / (4 ln 2)) / sum r_j^2) over {w} bars (1-minute Parkinson over realised variance)",
      "range noise against close-to-close moves: high in choppy minutes"),
-    ("igk", "ln(sum max(0, 0.5 ln(h/l)^2 - (2 ln2 - 1) ln(c/o)^2) over w bars' minutes / w) (Garman-Klass)",
+    ("igk", "ln(sum max(0, 0.5 ln(h/l)^2 - (2 ln2 - 1) ln(c/o)^2) over the minutes of {w} bars / {w}) (1-minute Garman-Klass)",
      "range-based variance from the minutes' OHLC, robust to close noise"),
-    ("ivr", "ln(sum ln(C/O)^2 of the 30-minute bars / sum r_j^2) (intrabar variance ratio)",
+    ("ivr", "ln(sum ln(C/O)^2 of {w} 30-minute bars / sum r_j^2 of their minutes) (intrabar variance ratio)",
      "> 0 when minutes trend within the bar, < 0 when they reverse"),
-    ("vcorr", "corr(|r_j|, v_j) over the window's minutes",
+    ("vcorr", "corr(|r_j|, v_j) over the minutes of {w} bars",
      "volume-volatility coupling: volume following price moves (informed) or not"),
 )
 
 STAT_V2_INFO: tuple[FeatureInfo, ...] = tuple(
-    FeatureInfo(f"{fam}_{w}", "intrabar" if fam != "volu_level" else "volume", w, formula.replace("w bars", f"{w} bars"), why)
+    FeatureInfo(f"{fam}_{w}", "intrabar" if fam != "volu_level" else "volume", w, formula.format(w=w), why)
     for fam, formula, why in _FAMILIES
     for w in V2_WINDOWS
 )
