@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Preset, RdeBackend, Target
+from algospace.cli.choices import Features, Preset, RdeBackend, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -25,6 +25,9 @@ def eval_rde_cmd(
     regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
     target: Annotated[Target, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
+    features: Annotated[
+        Optional[Features], typer.Option("--features", help="Feature spec version: v1 (30-minute bars) or v2 (adds the 1-minute bars inside each bar). Default: the config's.")
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     spy: Annotated[bool, typer.Option("--spy/--no-spy", help="Also the SPY walk-forward tests (volatility and 0/1 strategy).")] = True,
@@ -59,7 +62,7 @@ def eval_rde_cmd(
     from algospace.training.rde_config import RDETrainConfig
 
     cfg = RDETrainConfig.preset_with_options(
-        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
+        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window, features=features
     )
     sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
@@ -72,7 +75,7 @@ def eval_rde_cmd(
         results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}.png")))
         results["synthetic"][name] = {
             **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
-            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "max_minutes": cfg.max_minutes,
+            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "features": cfg.features, "max_minutes": cfg.max_minutes,
             "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
             "kmeans_information_ceilings": syn.ceilings,
         }

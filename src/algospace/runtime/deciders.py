@@ -92,6 +92,8 @@ class ModelDecider:
         bus.subscribe(IndicatorsUpdated, self._on_indicators)
 
     def _on_bar(self, bar: BarClosed) -> None:
+        if bar.minutes == 1 and self.needs_minute_bars:  # feature spec v2: the 30-minute bar's row reads its minutes
+            self._features.add_minute_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
         if bar.minutes == 30:
             # the stream's numpy entry (no per-bar pandas Series): the same row `update` wraps
             feats = self._features.update_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
@@ -103,6 +105,11 @@ class ModelDecider:
             self._inputs.push_30m(ev.row, ev.params)
         elif ev.minutes == 5:
             self._inputs.push_5m(ev.row, ev.params)
+
+    @property
+    def needs_minute_bars(self) -> bool:
+        """True when the RDE's feature spec (version 2) reads 1-minute bars: the runtime then publishes them."""
+        return self._features.needs_minute_bars
 
     def regime_vector(self) -> np.ndarray | None:
         if len(self._rows) < (self._rows.maxlen or 0):
