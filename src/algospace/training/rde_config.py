@@ -28,6 +28,10 @@ class RDEModelSize(StrictModel):
     decoder_hidden: int = Field(_REFERENCE.decoder_hidden, ge=4)
     latent_dim: int = Field(_REFERENCE.latent_dim, ge=1)
     dropout: float = Field(_REFERENCE.dropout, ge=0.0, lt=1.0)
+    pooling: Literal["mean", "last", "ewm", "attention"] = Field(
+        "mean", description="How the encoded bars become one vector: mean (the reference), last, ewm or attention "
+        "(docs/rde.md measures them).")
+    pool_halflife: float = Field(_REFERENCE.pool_halflife, gt=0.0, le=96.0, description="Bars; pooling='ewm' only.")
 
     @model_validator(mode="after")
     def _buildable(self) -> "RDEModelSize":
@@ -66,6 +70,10 @@ class RDETrainConfig(TrainConfig):
         "the latent keeps what persists, which separates regimes better, docs/rde.md).",
     )
     horizon: int | None = Field(None, ge=1, le=96, description="Bars ahead summarised when target='next' (default window // 2).")
+    contrastive: float = Field(
+        0.0, ge=0.0, description="Weight of the temporal-contrastive term (InfoNCE on the regime vectors: a window "
+        "and the one `contrast_gap` bars later close, windows from random other times apart); 0 turns it off.")
+    contrast_gap: int = Field(8, ge=1, le=96, description="Bars between a window's end and its positive partner's.")
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
     device: str = Field(
