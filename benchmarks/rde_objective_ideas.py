@@ -3,7 +3,7 @@
 Every option trains the same small RDE (the real `fit_rde`, so what is measured is what ships)
 on the same synthetic bars of `eval rde`, then its regime vectors are read three ways, each
 fitted on the training part and scored on the held-out test bars exactly as `eval rde` does:
-k-means (k = number of regimes), the latent HMM filter and the latent jump filter
+k-means (k = number of regimes), and the latent HMM, jump and k-means filters
 (`evaluation/latent_filter.py`). The forward-filtered HMM and the online jump model on the
 bars' own observations are printed once per set and seed for reference.
 
@@ -91,7 +91,7 @@ def readouts(vectors: pd.DataFrame, truth: pd.Series, val_start: pd.Timestamp, t
     labels = {"kmeans": km}
     train = vectors.loc[vectors.index < val_start].to_numpy()
     test = vectors.loc[vectors.index >= test_start].to_numpy()
-    for method in ("hmm", "jump"):
+    for method in ("hmm", "jump", "kmeans"):
         filt = LatentRegimeFilter(k, method, seed=seed).fit(train)
         # causal row by row: filtering the test rows alone equals filtering all rows then cutting
         # except for the filter's start; run it over every row and keep the test rows, as eval rde does.
@@ -110,6 +110,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=48)
     ap.add_argument("--days", type=int, default=400)
     ap.add_argument("--out", default="runs/pool_grid.jsonl")
+    ap.add_argument("--save-vectors", default=None, help="folder: also write each run's vectors and truth (parquet)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # 2 threads on 2 shared cores ran one step 20x slower (contention)
     out = Path(args.out)
@@ -136,7 +137,15 @@ def main() -> None:
                 t1 = time.time()
                 result = fit_rde(data, cfg, checkpoint=None, progress=False)
                 seconds = time.time() - t1
-                scores = readouts(vectors_of(result.model, base.features, cfg.window), truth, val_start, test_start, k, seed)
+                vectors = vectors_of(result.model, base.features, cfg.window)
+                scores = readouts(vectors, truth, val_start, test_start, k, seed)
+                if args.save_vectors:
+                    folder = Path(args.save_vectors)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    frame = vectors.set_axis([f"v{i}" for i in range(vectors.shape[1])], axis=1)
+                    frame.assign(truth=truth.reindex(vectors.index), split=np.select(
+                        [vectors.index < val_start, vectors.index < test_start], [0, 1], 2)
+                    ).to_parquet(folder / f"{set_name}-{seed}-{option}.parquet")
                 row = {"set": set_name, "seed": seed, "option": option, "epochs": result.metrics["epochs"],
                        "train_s": round(seconds, 1), "recon_vs_blind": result.metrics["test"]["recon_vs_blind"],
                        "scores": scores, "baselines": ref, "truth_run": truth_run["mean_run_length"]}

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Preset, Target
+from algospace.cli.choices import Pooling, Preset, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -23,9 +23,12 @@ def eval_rde_cmd(
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
     regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
-    target: Annotated[Target, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
+    target: Annotated[Optional[Target], typer.Option("--target", help="Decoder target of the synthetic model: window or next (default: the preset's; see train rde).")] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
+    pooling: Annotated[Optional[Pooling], typer.Option("--pooling", help="Read-out of the encoded bars: mean, last, ewm or attention (default: the preset's).")] = None,
+    contrastive: Annotated[Optional[float], typer.Option("--contrastive", help="Weight of the temporal-contrastive term (0 = off; default: the preset's).")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="torch CPU threads for training (1 is fastest on a shared machine).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     spy: Annotated[bool, typer.Option("--spy/--no-spy", help="Also the SPY walk-forward tests (volatility and 0/1 strategy).")] = True,
     spy_train_end: Annotated[str, typer.Option("--spy-train-end", help="SPY: every model is fitted on bars before this date; the walk-forward covers the rest.")] = "2018-01-01",
@@ -58,8 +61,11 @@ def eval_rde_cmd(
     from algospace.evaluation.rde_eval import MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_synthetic, synthetic_regime_eval
     from algospace.training.rde_config import RDETrainConfig
 
+    # --pooling changes one field of the preset's model size, the rest stays the preset's
+    model = None if pooling is None else {**RDETrainConfig.preset(preset).model.model_dump(), "pooling": pooling}
     cfg = RDETrainConfig.preset_with_options(
-        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window
+        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window,
+        contrastive=contrastive, model=model, threads=threads,
     )
     sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
@@ -73,6 +79,7 @@ def eval_rde_cmd(
         results["synthetic"][name] = {
             **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
             "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "max_minutes": cfg.max_minutes,
+            "pooling": cfg.model.pooling, "contrastive": cfg.contrastive,
             "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
             "kmeans_information_ceilings": syn.ceilings,
         }
