@@ -41,6 +41,7 @@ SMALL = {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 256, "head_hidden":
 # option name -> training-config overrides (model fields under "model").
 OPTIONS: dict[str, dict[str, Any]] = {
     "mean": {},
+    "window": {},
     "last": {"model": {"pooling": "last"}},
     "ewm": {"model": {"pooling": "ewm", "pool_halflife": 8.0}},
     "ewm4": {"model": {"pooling": "ewm", "pool_halflife": 4.0}},
@@ -71,6 +72,24 @@ def with_horizon(base: RDEData, cfg: RDETrainConfig) -> RDEData:
     return RDEData(spec=base.spec, features=base.features, windows=windows, window_ends=ends, boundaries=base.boundaries,
                    data_fingerprint=base.data_fingerprint, date_range=base.date_range, bars_30m=base.bars_30m,
                    instrument=base.instrument, targets=targets)
+
+
+def base_data(bars: pd.DataFrame, cfg: RDETrainConfig, feature_version: int) -> RDEData:
+    """Features and windows of the synthetic bars; version 2 reads the 1-minute bars as well."""
+    if feature_version == 1:
+        return prepare_rde_data(bars, "SPY", cfg)
+    from algospace.features import FeatureSpec
+
+    bars30 = session_bars(bars, 30, "SPY")
+    n = len(bars30)
+    i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
+    boundaries = {"val": bars30.index[i_val], "test": bars30.index[i_test]}
+    spec = FeatureSpec.default(feature_version).fit(bars30.iloc[:i_val], minute_bars=bars.loc[bars.index < boundaries["val"]])
+    features = spec.transform(bars30, minute_bars=bars)
+    windows, ends, targets = _windows_by_split(features, cfg.window, cfg.stride, boundaries, cfg.target_horizon)
+    return RDEData(spec=spec, features=features, windows=windows, window_ends=ends, boundaries=boundaries,
+                   data_fingerprint="", date_range=(str(bars30.index[0]), str(bars30.index[-1])), bars_30m=n,
+                   instrument="SPY", targets=targets)
 
 
 def vectors_of(model: torch.nn.Module, features: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -109,6 +128,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=4.0, help="wall-clock cap per training run")
     ap.add_argument("--window", type=int, default=48)
     ap.add_argument("--days", type=int, default=400)
+    ap.add_argument("--feature-version", type=int, default=1, help="feature spec version (2: with the 1-minute measures)")
     ap.add_argument("--out", default="runs/pool_grid.jsonl")
     ap.add_argument("--save-vectors", default=None, help="folder: also write each run's vectors and truth (parquet)")
     args = ap.parse_args()
@@ -120,7 +140,7 @@ def main() -> None:
         for seed in map(int, args.seeds.split(",")):
             bars, truth = SYNTHETIC_SETS[set_name](days=args.days, seed=seed)
             t0 = time.time()
-            base = prepare_rde_data(bars, "SPY", option_config("mean", args.window, args.epochs, seed, args.minutes))
+            base = base_data(bars, option_config("mean", args.window, args.epochs, seed, args.minutes), args.feature_version)
             val_start, test_start = base.boundaries["val"], base.boundaries["test"]
             k = int(truth.nunique())
             states = baseline_states(session_bars(bars, 30, "SPY"), val_start, k, seed=seed)
@@ -145,8 +165,8 @@ def main() -> None:
                     frame = vectors.set_axis([f"v{i}" for i in range(vectors.shape[1])], axis=1)
                     frame.assign(truth=truth.reindex(vectors.index), split=np.select(
                         [vectors.index < val_start, vectors.index < test_start], [0, 1], 2)
-                    ).to_parquet(folder / f"{set_name}-{seed}-{option}.parquet")
-                row = {"set": set_name, "seed": seed, "option": option, "epochs": result.metrics["epochs"],
+                    ).to_parquet(folder / f"{set_name}-{seed}-{option}-v{args.feature_version}.parquet")
+                row = {"set": set_name, "seed": seed, "option": option, "features": args.feature_version, "epochs": result.metrics["epochs"],
                        "train_s": round(seconds, 1), "recon_vs_blind": result.metrics["test"]["recon_vs_blind"],
                        "scores": scores, "baselines": ref, "truth_run": truth_run["mean_run_length"]}
                 rows.append(row)

@@ -29,8 +29,8 @@ class RDEModelSize(StrictModel):
     latent_dim: int = Field(_REFERENCE.latent_dim, ge=1)
     dropout: float = Field(_REFERENCE.dropout, ge=0.0, lt=1.0)
     pooling: Literal["mean", "last", "ewm", "attention"] = Field(
-        "mean", description="How the encoded bars become one vector: mean (the reference), last, ewm or attention "
-        "(docs/rde.md measures them).")
+        "attention", description="How the encoded bars become one vector: mean (the reference), last, ewm or "
+        "attention (the default since issue 14: measured best with target='next', docs/rde.md).")
     pool_halflife: float = Field(_REFERENCE.pool_halflife, gt=0.0, le=96.0, description="Bars; pooling='ewm' only.")
 
     @model_validator(mode="after")
@@ -64,10 +64,10 @@ class RDETrainConfig(TrainConfig):
     patience: int = Field(5, ge=1, description="Epochs without validation-ELBO improvement before stopping.")
     max_minutes: float = Field(8.0, gt=0.0, description="Wall-clock budget; training stops (and says so) when spent.")
     target: Literal["window", "next"] = Field(
-        "window",
-        description="What the decoder reconstructs: 'window' = each feature's mean and std over the input window "
-        "(an ELBO of the input); 'next' = the same summary of the next `horizon` bars (a predictive bottleneck: "
-        "the latent keeps what persists, which separates regimes better, docs/rde.md).",
+        "next",
+        description="What the decoder reconstructs: 'next' (the default since issue 14) = each feature's mean and "
+        "std over the next `horizon` bars (a predictive bottleneck: the latent keeps what persists, which separates "
+        "regimes better, docs/rde.md); 'window' = the same summary of the input window (an ELBO of the input).",
     )
     horizon: int | None = Field(None, ge=1, le=96, description="Bars ahead summarised when target='next' (default window // 2).")
     contrastive: float = Field(
