@@ -2,8 +2,8 @@
 
 Same reference-size weights for every pooling (attention adds its Linear(256 -> 1)); each is
 wrapped in the engine's default CPU backend (`torch+onednn`, engines/torch_fast.py) and, with
---eager, the eager model. Calls are interleaved round by round so machine load hits every row
-alike. Prints p50 and p99 and the ratio to the mean pooling's p50 (the baseline).
+--eager, the eager model. Calls are interleaved round by round, in a fresh random order each round, so
+machine load hits every row alike. Prints p50 and p99 and the ratio to the mean pooling's p50 (the baseline).
 
     PYTHONPATH=src python benchmarks/bench_rde_pooling.py [--calls 2000] [--window 48] [--eager]
 """
@@ -47,10 +47,13 @@ def main() -> None:
     for _ in range(20):  # warm-up
         for run in runners.values():
             run(x)
+    rng = np.random.default_rng(1)
+    names = list(runners)
     for _ in range(args.calls):
-        for name, run in runners.items():
+        for i in rng.permutation(len(names)):  # a fresh order each round: no row always runs first
+            name = names[i]
             t = time.perf_counter()
-            run(x)
+            runners[name](x)
             times[name].append(time.perf_counter() - t)
     # The read-out alone on one encoded window: the reference's h.mean(1) vs model.pool(h), which the
     # fast path now calls (its dispatch is the only change the mean pooling's path gets).
