@@ -29,6 +29,7 @@ def eval_rde_cmd(
     contrastive: Annotated[Optional[float], typer.Option("--contrastive", help="Weight of the temporal-contrastive term (0 = off; default: the preset's).")] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="torch CPU threads for training (1 is fastest on a shared machine).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="YAML of RDE training settings over the preset (e.g. 'model: {d_model: 64, n_layers: 2}'); the options above override it.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     spy: Annotated[bool, typer.Option("--spy/--no-spy", help="Also the SPY walk-forward tests (volatility and 0/1 strategy).")] = True,
     spy_train_end: Annotated[str, typer.Option("--spy-train-end", help="SPY: every model is fitted on bars before this date; the walk-forward covers the rest.")] = "2018-01-01",
@@ -61,11 +62,15 @@ def eval_rde_cmd(
     from algospace.evaluation.rde_eval import MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_synthetic, synthetic_regime_eval
     from algospace.training.rde_config import RDETrainConfig
 
-    # --pooling changes one field of the preset's model size, the rest stays the preset's
-    model = None if pooling is None else {**RDETrainConfig.preset(preset).model.model_dump(), "pooling": pooling}
+    settings = _rde_settings_file(config)
+    # --config and --pooling change fields of the preset's model size; the rest stays the preset's
+    model = {**RDETrainConfig.preset(preset).model.model_dump(), **settings.pop("model", {})}
+    if pooling is not None:
+        model["pooling"] = pooling
     cfg = RDETrainConfig.preset_with_options(
-        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window,
-        contrastive=contrastive, model=model, threads=threads,
+        preset, **{**settings, **{k: v for k, v in dict(
+            seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window,
+            contrastive=contrastive, threads=threads).items() if v is not None}}, model=model,
     )
     sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
@@ -96,6 +101,25 @@ def eval_rde_cmd(
         results["plots"] += [str(out / "spy_strategies.png"), str(out / "spy_regimes.png")]
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}")
+
+
+def _rde_settings_file(path: Optional[Path]) -> dict[str, Any]:
+    """The RDE training settings of a YAML file (a mapping of RDETrainConfig fields); {} without one."""
+    if path is None:
+        return {}
+    import yaml
+
+    from algospace.errors import ConfigError, InputError
+
+    if not path.is_file():
+        raise InputError(f"--config {path}: no such file; give a YAML file of RDE training settings.")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config {path} is not valid YAML ({exc.__class__.__name__}); fix the file.") from exc
+    if not isinstance(values, dict) or not isinstance(values.get("model", {}), dict):
+        raise ConfigError(f"--config {path} must hold a mapping of RDE training settings (model: a mapping); found {type(values).__name__}.")
+    return dict(values)
 
 
 @app.command("core")
