@@ -22,12 +22,37 @@ from algospace.engines.torch_fast import fast_regime_vector
 from algospace.models.rde import POOLINGS, RDEConfig, RegimeVAE
 
 
+def train_step_times(runners: dict, steps: int, window: int, times: dict[str, list[float]]) -> None:
+    """Interleaved training steps of the mean- and attention-pooled models (same batch, same target)."""
+    from algospace.models.rde import elbo_terms
+
+    x = torch.randn(64, window, 155)
+    models = {p: runners[f"{p} (torch+onednn)"].model for p in ("mean", "attention")}
+    opts = {p: torch.optim.AdamW(m.parameters(), lr=1e-6) for p, m in models.items()}
+    for p in models:
+        times[f"train step, {p}"] = []
+        models[p].train()
+    for i in range(steps + 2):
+        for p, m in models.items():
+            t = time.perf_counter()
+            rec, kl, _ = elbo_terms(m, x)
+            opts[p].zero_grad()
+            (rec + 0.01 * kl).backward()
+            opts[p].step()
+            if i >= 2:  # two warm-up steps
+                times[f"train step, {p}"].append(time.perf_counter() - t)
+    for m in models.values():
+        m.eval()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--window", type=int, default=48)
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (the engine uses 1 per single window)")
     ap.add_argument("--eager", action="store_true", help="also time the eager model of each pooling")
+    ap.add_argument("--train-steps", type=int, default=0,
+                    help="also time N training steps (batch 64, forward + backward + AdamW) per pooling: the demo's training cost")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -68,6 +93,8 @@ def main() -> None:
                 t = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t)
+    if args.train_steps:
+        train_step_times(runners, args.train_steps, args.window, times)
     base = float(np.percentile(times["mean (torch+onednn)"], 50))
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
           f"T={args.window}, B=1, {args.calls} interleaved calls each")
