@@ -292,9 +292,13 @@ def test_load_refuses_tampered_and_foreign_files(tmp_path, fitted: FeatureSpec) 
     with pytest.raises(ArtifactError, match="fingerprint mismatch"):
         FeatureSpec.load(tmp_path / "tampered.json")
     d = json.loads(path.read_text())
-    d["version"] = 2
+    d["version"] = 3
+    (tmp_path / "v3.json").write_text(json.dumps(d))
+    with pytest.raises(ArtifactError, match="version 3"):
+        FeatureSpec.load(tmp_path / "v3.json")
+    d["version"] = 2  # a supported version that its parameters (version 1) contradict
     (tmp_path / "v2.json").write_text(json.dumps(d))
-    with pytest.raises(ArtifactError, match="version 2"):
+    with pytest.raises(ArtifactError, match="says version 2 but its parameters say version 1"):
         FeatureSpec.load(tmp_path / "v2.json")
     d = json.loads(path.read_text())
     d["names"][0], d["names"][1] = d["names"][1], d["names"][0]

@@ -92,3 +92,21 @@ def test_describe_prints_all_155_features() -> None:
     assert "`mmd_calm_w26_bw1`" in res.output and "`vol_104`" in res.output
     res = runner.invoke(app, ["features", "--help"])
     assert res.exit_code == 0 and "build" in res.output and "describe" in res.output
+
+
+def test_build_version_2_reads_the_minutes_and_refuses_30_minute_bars(tmp_path, minute_file) -> None:
+    path, bars30 = minute_file
+    out = tmp_path / "v2.parquet"
+    args = ["features", "build", "--data", path, "--out", str(out), "--fit-until", "2017-03-31", "--instrument", "SPY", "--quiet", "--version", "2"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    spec = FeatureSpec.load(tmp_path / "v2.spec.json")
+    assert spec.version == 2
+    minutes = pd.read_csv(path, index_col=0, parse_dates=True).astype("float64")
+    np.testing.assert_allclose(pd.read_parquet(out).to_numpy(), spec.transform(bars30, minute_bars=minutes).to_numpy(), rtol=0, atol=0)
+    thirty = tmp_path / "bars30.csv"
+    bars30.reset_index().to_csv(thirty, index=False)
+    res = runner.invoke(app, [*args[:2], "--data", str(thirty), *args[4:]])
+    assert isinstance(res.exception, InputError) and "1-minute bars" in str(res.exception)
+    described = runner.invoke(app, ["features", "describe", "--version", "2", "--markdown"])
+    assert described.exit_code == 0 and "FeatureSpec version 2: 155 features" in described.output and "`mac_13`" in described.output

@@ -15,6 +15,7 @@ from typing import Literal
 Preset = Literal["tiny", "default"]
 Target = Literal["window", "next"]
 Pooling = Literal["mean", "last", "ewm", "attention"]  # algospace.models.rde.POOLINGS
+Features = Literal["v1", "v2"]  # RDETrainConfig.features: the feature spec version
 Backend = Literal["torch", "torch-eager", "torch-aoti", "onnxruntime"]
 Signals = Literal["components", "synergy"]  # algospace.runtime.detect.SOURCES
 Instrument = Literal["ES", "MES"]  # what the runtime trades (sim.market.FUTURES)

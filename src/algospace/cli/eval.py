@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Pooling, Preset, Target
+from algospace.cli.choices import Features, Pooling, Preset, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -27,6 +27,9 @@ def eval_rde_cmd(
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
     pooling: Annotated[Optional[Pooling], typer.Option("--pooling", help="Read-out of the encoded bars: mean, last, ewm or attention (default: the preset's).")] = None,
     contrastive: Annotated[Optional[float], typer.Option("--contrastive", help="Weight of the temporal-contrastive term (0 = off; default: the preset's).")] = None,
+    features: Annotated[
+        Optional[Features], typer.Option("--features", help="Feature spec version: v1 (30-minute bars) or v2 (adds the 1-minute bars inside each bar). Default: the config's.")
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="torch CPU threads for training (1 is fastest on a shared machine).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="YAML of RDE training settings over the preset (e.g. 'model: {d_model: 64, n_layers: 2}'); the options above override it.")] = None,
@@ -70,7 +73,7 @@ def eval_rde_cmd(
     cfg = RDETrainConfig.preset_with_options(
         preset, **{**settings, **{k: v for k, v in dict(
             seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window,
-            contrastive=contrastive, threads=threads).items() if v is not None}}, model=model,
+            contrastive=contrastive, threads=threads, features=features).items() if v is not None}}, model=model,
     )
     sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
@@ -83,7 +86,7 @@ def eval_rde_cmd(
         results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}.png")))
         results["synthetic"][name] = {
             **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
-            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "max_minutes": cfg.max_minutes,
+            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "features": cfg.features, "max_minutes": cfg.max_minutes,
             "pooling": cfg.model.pooling, "contrastive": cfg.contrastive,
             "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
             "kmeans_information_ceilings": syn.ceilings,

@@ -85,6 +85,9 @@ def build(
         Optional[str],
         typer.Option("--instrument", help="Instrument whose sessions align the 30-minute bars (default: the sample's, else config data.instrument)."),
     ] = None,
+    version: Annotated[
+        int, typer.Option("--version", min=1, max=2, help="Feature spec version when fitting: 1, or 2 (also reads the 1-minute bars; needs 1-minute bars or ticks).")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
@@ -96,12 +99,13 @@ def build(
     With --spec, that fitted spec is used as is (never refitted).
     The Parquet metadata records the spec fingerprint.
 
-    Example: algospace features build --data spy-1m --out runs/features.parquet --fit-until 2018-12-31
+    Example: algospace features build --data spy-1m --out runs/features.parquet --fit-until 2018-12-31 --version 2
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from algospace.data import load_data, resolve_instrument, session_bars
     from algospace.features import FeatureSpec
+    from algospace.features.regime.inputs import minute_bars_for
 
     if spec is not None and fit_until is not None:
         raise InputError("--spec uses an already fitted spec; --fit-until only applies when fitting. Pass one of them.")
@@ -111,7 +115,9 @@ def build(
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("loading bars", total=None)
         frame = load_data(data, **read.kwargs())
-        bars = session_bars(frame, 30, resolve_instrument(instrument, frame))
+        inst = resolve_instrument(instrument, frame)
+        bars = session_bars(frame, 30, inst)
+        minutes = None  # the 1-minute bars, read by a version-2 spec only
         if spec is not None:
             fitted = FeatureSpec.load(spec)
             _check_enough_bars(bars, data, None, fitted.params.min_fit_bars)
@@ -123,12 +129,16 @@ def build(
             n_fit = len(range(len(bars))[mask]) if isinstance(mask, slice) else int(mask.sum())
             _check_enough_bars(bars, data, n_fit, FeatureSpec.default().params.min_fit_bars)
             progress.update(task, description=f"fitting on {what}")
-            fitted = FeatureSpec.default().fit(bars.loc[mask] if not isinstance(mask, slice) else bars.iloc[mask])
+            fitted = FeatureSpec.default(version)
+            minutes = minute_bars_for(frame, inst) if fitted.needs_minute_bars else None
+            fitted.fit(bars.loc[mask] if not isinstance(mask, slice) else bars.iloc[mask], minute_bars=minutes)
             spec_path = save_spec if save_spec is not None else out.with_suffix(".spec.json")
             fitted.save(spec_path)
             note = f"fitted on {what}; spec saved to {spec_path}"
         progress.update(task, description="computing features", total=len(bars) - fitted.warmup, completed=0)
-        feats = fitted.transform(bars, progress=lambda done, total: progress.update(task, completed=done))
+        if fitted.needs_minute_bars and minutes is None:
+            minutes = minute_bars_for(frame, inst)
+        feats = fitted.transform(bars, progress=lambda done, total: progress.update(task, completed=done), minute_bars=minutes)
         progress.update(task, description="writing")
         _write_parquet(feats, out, fitted.fingerprint)
     typer.echo(
@@ -142,6 +152,7 @@ def build(
 def describe(
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A fitted spec (JSON); default: the default spec.")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table instead of a terminal table.")] = False,
+    version: Annotated[int, typer.Option("--version", min=1, max=2, help="Feature spec version to describe (without --spec).")] = 1,
 ) -> None:
     """Print the feature table: name, group, window, formula and why it helps tell regimes apart.
 
@@ -154,7 +165,7 @@ def describe(
 
     from algospace.features import FeatureSpec
 
-    fs = FeatureSpec.load(spec) if spec is not None else FeatureSpec.default()
+    fs = FeatureSpec.load(spec) if spec is not None else FeatureSpec.default(version)
     header = f"FeatureSpec version {fs.version}: {fs.width} features, warm-up {fs.warmup} bars"
     if fs.is_fitted:
         st = fs.state_

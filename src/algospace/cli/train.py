@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from algospace.cli import read_options as ro
-from algospace.cli.choices import Preset, Target
+from algospace.cli.choices import Features, Preset, Target
 
 app = typer.Typer(help="Train models into artifacts.\n\nExample: algospace train rde --data spy-1m --out runs/my/rde", no_args_is_help=True)
 
@@ -32,6 +32,9 @@ def train_rde_cmd(
         Optional[Target], typer.Option("--target", help="next (the preset's default: summarise the next --horizon bars; separates regimes better) or window (reconstruct the window's summary).")
     ] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
+    features: Annotated[
+        Optional[Features], typer.Option("--features", help="Feature spec version: v1 (30-minute bars) or v2 (adds the 1-minute bars inside each bar). Default: the config's.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:
@@ -50,7 +53,7 @@ def train_rde_cmd(
     from algospace.training.rde_config import RDETrainConfig
 
     cfg = RDETrainConfig.preset_with_options(
-        preset, seed=get_config().seed if seed is None else seed, device=device, target=target, horizon=horizon,
+        preset, seed=get_config().seed if seed is None else seed, device=device, target=target, horizon=horizon, features=features,
         max_epochs=max_epochs, max_minutes=max_minutes,
     )
     bars = load_data(data, **read.kwargs())

@@ -235,8 +235,10 @@ def plot_spy(engine: RegimeDetectionEngine, bars_1m: pd.DataFrame, test_start: p
     """SPY held-out bars coloured by k-means cluster of the regime vector (fitted before the test)."""
     from sklearn.cluster import KMeans
 
+    from algospace.features.regime.inputs import session_features
+
     bars30 = session_bars(bars_1m, 30)
-    vectors = engine.regime_series(bars30)
+    vectors = engine.regime_series(session_features(engine.feature_spec, bars_1m))  # v2 reads the minutes too
     train = vectors.loc[vectors.index < test_start].to_numpy()
     test = vectors.loc[vectors.index >= test_start]
     labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit(train).predict(test.to_numpy())

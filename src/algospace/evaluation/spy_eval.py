@@ -218,6 +218,8 @@ def spy_regime_eval(
     """
     from sklearn.cluster import KMeans
 
+    from algospace.features.regime.inputs import session_features
+
     from algospace.evaluation.causal_baselines import baseline_states
     from algospace.evaluation.latent_filter import LatentRegimeFilter
     from algospace.evaluation.rde_eval import train_in_memory
@@ -231,7 +233,7 @@ def spy_regime_eval(
     if engine is None:
         engine, _, result = train_in_memory(bars_1m.loc[bars_1m.index < train_end], cfg, progress)
         training = {k: v for k, v in result.metrics.items() if k in ("epochs", "stop_reason", "train_seconds", "test")}
-    vectors = engine.regime_series(bars30)
+    vectors = engine.regime_series(session_features(engine.feature_spec, bars_1m, "SPY"))  # v2 reads the minutes too
     fit_rows = (vectors.index < train_end)
     km = KMeans(n_clusters=n_states, n_init=10, random_state=seed).fit(vectors.loc[fit_rows].to_numpy())
     filt = LatentRegimeFilter(n_states, "hmm", seed=seed).fit(vectors.loc[fit_rows].to_numpy())

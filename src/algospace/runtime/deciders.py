@@ -91,6 +91,8 @@ class ModelDecider:
     def _on_bar(self, bar: BarClosed) -> None:
         row = {"timestamp": bar.time, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
                "volume": bar.volume}
+        if bar.minutes == 1 and self.needs_minute_bars:
+            self._features.add_minute(row)  # feature spec v2: the 30-minute bar's row reads its minutes
         if bar.minutes == 30:
             feats = self._features.update(row)
             if feats is not None:
@@ -98,6 +100,11 @@ class ModelDecider:
             self._inputs.update_30m(row)
         elif bar.minutes == 5:
             self._inputs.update_5m(row)
+
+    @property
+    def needs_minute_bars(self) -> bool:
+        """True when the RDE's feature spec (version 2) reads 1-minute bars: the runtime then publishes them."""
+        return self._features.needs_minute_bars
 
     def regime_vector(self) -> np.ndarray | None:
         if len(self._rows) < (self._rows.maxlen or 0):

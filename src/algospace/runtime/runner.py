@@ -143,9 +143,10 @@ class Runtime:
         self.bus = bus = EventBus()
         # subscription order is the delivery order of a bar: positions close before new signals
         self.execution = SimulatedExecution(bus, self.target, source_instrument.calendar, cfg.sim)
-        self.bars = BarStage(bus, source_instrument, self.target, (5, 30, cfg.sim.bar_minutes))
         self.signals = SignalStage(bus, cfg.signals)
         self.decider = make_decider(bus, self.target)
+        minute = (1,) if getattr(self.decider, "needs_minute_bars", False) else ()  # a v2 feature spec reads 1-minute bars
+        self.bars = BarStage(bus, source_instrument, self.target, (*minute, 5, 30, cfg.sim.bar_minutes))
         self.account = AccountStage(bus, cfg.account, reset_on_fail=cfg.reset_on_fail)
         self.recorder = Recorder(bus, self.out, durable)
         bus.subscribe(SignalDetected, self._on_signal)

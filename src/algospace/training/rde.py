@@ -111,6 +111,7 @@ def prepare_rde_data(
     """
     from algospace.data.session_bars import data_instrument, session_bars
     from algospace.features import FeatureSpec
+    from algospace.features.regime.inputs import minute_bars_for
 
     inst = data_instrument(instrument, bars)
     if inst is None:
@@ -121,8 +122,12 @@ def prepare_rde_data(
     if i_val < 1 or i_test <= i_val or i_test >= n:
         raise DataError(f"{n} 30-minute bars are too few to split {cfg.train_fraction}/{cfg.val_fraction}/rest.")
     boundaries = {"val": bars30.index[i_val], "test": bars30.index[i_test]}
-    fitted = spec if spec is not None else FeatureSpec.default().fit(bars30.iloc[:i_val])
-    features = fitted.transform(bars30)
+    # feature selection (v1/v2): version 2 also reads the 1-minute bars inside each 30-minute bar
+    fitted = spec if spec is not None else FeatureSpec.default(cfg.feature_version)
+    minutes = minute_bars_for(bars, inst) if fitted.needs_minute_bars else None
+    if spec is None:
+        fitted.fit(bars30.iloc[:i_val], minute_bars=minutes)
+    features = fitted.transform(bars30, minute_bars=minutes)
     windows, ends, targets = _windows_by_split(features, cfg.window, cfg.stride, boundaries, cfg.target_horizon)
     for name in SPLITS:
         if len(windows[name]) == 0:

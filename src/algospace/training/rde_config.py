@@ -74,6 +74,12 @@ class RDETrainConfig(TrainConfig):
         0.0, ge=0.0, description="Weight of the temporal-contrastive term (InfoNCE on the regime vectors: a window "
         "and the one `contrast_gap` bars later close, windows from random other times apart); 0 turns it off.")
     contrast_gap: int = Field(8, ge=1, le=96, description="Bars between a window's end and its positive partner's.")
+    # --- feature selection (feature spec version; docs/features.md) ---
+    features: Literal["v1", "v2"] = Field(
+        "v1",
+        description="Feature spec version the RDE is trained on: v1 (30-minute bars) or v2 (adds statistics of the "
+        "1-minute bars inside each bar; needs 1-minute bars or ticks). Both are 155 wide.",
+    )
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default.")
     device: str = Field(
@@ -94,6 +100,11 @@ class RDETrainConfig(TrainConfig):
                 "early stopping and model selection start once beta is final"
             )
         return self
+
+    @property
+    def feature_version(self) -> int:
+        """The `FeatureSpec` version of `features` ('v2' -> 2)."""
+        return int(self.features[1:])
 
     @property
     def target_horizon(self) -> int:

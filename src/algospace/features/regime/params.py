@@ -26,7 +26,12 @@ class FeatureParams(StrictParams):
     ConfigError on every construction path (keywords, model_validate, a mapping)."""
 
     error_type: ClassVar[type[AlgoSpaceError]] = ConfigError
-    version: Literal[1] = 1
+    version: Literal[1, 2] = Field(
+        1,
+        description="1: 105 MMD scores + 50 statistics of 30-minute bars. 2: adds 70 statistics of the 1-minute "
+        "bars inside each bar and the volume level (needs the 1-minute bars); `FeatureSpec.default(2)` keeps "
+        "one MMD bandwidth so the width stays 155.",
+    )
     mmd_windows: tuple[int, ...] = Field(
         (8, 13, 26, 52, 100), description="Window lengths (bars) of the MMD scales: ~1/2 to ~8 RTH sessions."
     )

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.data.bars import BARS_COLUMNS
 from algospace.errors import ArtifactError, ConfigError, DataError, NotFittedError
-from algospace.features.bar_check import check_bars
 from algospace.features.regime import mmd
+from algospace.features.regime.inputs import RegimeInputs, regime_inputs
 from algospace.features.regime.params import FeatureParams, FittedState
 from algospace.features.regime.references import REFERENCE_DOC, fit_references
 from algospace.features.regime.series import bar_series
 from algospace.features.regime.stats import LOOKBACK, STAT_INFO, FeatureInfo, statistics
+from algospace.features.regime.stats_v2 import STAT_V2_INFO, statistics_v2
 from algospace.features.regime.stream import FeatureStream
 from algospace.hashing import canonical_json, sha256_text
 from algospace.io import atomic_write_text
@@ -38,7 +38,11 @@ from algospace.io import atomic_write_text
 log = logging.getLogger(__name__)
 
 SPEC_FORMAT = "algospace.feature_spec"
-SUPPORTED_VERSIONS = (1,)
+SUPPORTED_VERSIONS = (1, 2)
+LATEST_VERSION = 2
+# Version 2 keeps one MMD bandwidth of three (the 105 scores are ~8-dimensional, docs/features.md)
+# and spends the 70 columns freed on statistics of the 1-minute bars: the width stays 155.
+_VERSION_DEFAULTS: dict[int, dict[str, Any]] = {1: {}, 2: {"version": 2, "bandwidth_multipliers": (1.0,)}}
 SPEC_FILE = "feature_spec.json"  # the file inside a spec directory (e.g. an artifact's feature_spec/)
 _MAD_TO_STD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD of a normal sample -> its std
 _CHUNK_ROWS = 4096  # output rows per transform block (bounds memory; results do not depend on it)
@@ -89,10 +93,6 @@ def _as_params(params: FeatureParams | Mapping[str, Any] | None) -> FeatureParam
     return FeatureParams.model_validate(dict(params))  # ConfigError naming the field when invalid
 
 
-def _bars_values(bars: pd.DataFrame) -> np.ndarray:
-    return np.ascontiguousarray(bars.loc[:, list(BARS_COLUMNS)].to_numpy(dtype=np.float64))
-
-
 class FeatureSpec:
     """The 155 regime features per 30-minute bar: names, parameters, fitted state, fingerprint.
 
@@ -108,18 +108,30 @@ class FeatureSpec:
 
     # ----- definition (available before fit) -----
     @classmethod
-    def default(cls) -> FeatureSpec:
-        """The default feature set, version 1: 7 references x 5 windows x 3 bandwidths + 50 statistics."""
-        return cls(FeatureParams())
+    def default(cls, version: int = 1) -> FeatureSpec:
+        """The default feature set of a version (155 wide either way).
+
+        1: 7 references x 5 windows x 3 bandwidths + 50 statistics of 30-minute bars.
+        2: 7 references x 5 windows x 1 bandwidth + the same 50 + 70 statistics of the 1-minute
+        bars inside each bar and the volume level; fit/transform/stream need the 1-minute bars.
+        """
+        if version not in _VERSION_DEFAULTS:
+            raise ConfigError(f"Feature spec version must be one of {list(_VERSION_DEFAULTS)}; received {version!r}.")
+        return cls(FeatureParams(**_VERSION_DEFAULTS[version]))
 
     @property
     def version(self) -> int:
         return self.params.version
 
     @property
+    def needs_minute_bars(self) -> bool:
+        """Version 2 reads the 1-minute bars inside each 30-minute bar."""
+        return self.params.version >= 2
+
+    @property
     def info(self) -> tuple[FeatureInfo, ...]:
         """One documentation row per feature, in column order."""
-        return mmd_info(self.params) + STAT_INFO
+        return mmd_info(self.params) + STAT_INFO + (STAT_V2_INFO if self.needs_minute_bars else ())
 
     @property
     def names(self) -> list[str]:
@@ -128,8 +140,9 @@ class FeatureSpec:
     @property
     def width(self) -> int:
         """Number of features (the RDE input width): 155 for the default spec."""
-        return len(self.params.references) * len(self.params.mmd_windows) * len(self.params.bandwidth_multipliers) + len(
-            STAT_INFO
+        p = self.params
+        return len(p.references) * len(p.mmd_windows) * len(p.bandwidth_multipliers) + len(STAT_INFO) + (
+            len(STAT_V2_INFO) if self.needs_minute_bars else 0
         )
 
     @property
@@ -159,17 +172,24 @@ class FeatureSpec:
         return f"FeatureSpec(version={self.version}, width={self.width}, {fitted})"
 
     # ----- fit / transform -----
-    def fit(self, bars: pd.DataFrame) -> FeatureSpec:
-        """Learn scaling, bandwidths, reference regimes and feature scaling from training bars only."""
+    def _inputs(self, bars: object, minute_bars: pd.DataFrame | None, who: str, min_bars: int, why: str) -> RegimeInputs:
+        return regime_inputs(bars, minute_bars, self.needs_minute_bars, who, min_bars=min_bars, why=why)
+
+    def fit(self, bars: pd.DataFrame, minute_bars: pd.DataFrame | None = None) -> FeatureSpec:
+        """Learn scaling, bandwidths, reference regimes and feature scaling from training bars only.
+
+        Version 2 also reads the 1-minute bars: `minute_bars`, or pass the 1-minute bars as `bars`.
+        """
         p = self.params
-        check_bars(
+        inputs = self._inputs(
             bars,
+            minute_bars,
             "FeatureSpec.fit",
-            min_bars=p.min_fit_bars,
-            why=f"FeatureParams.min_fit_bars; each feature row reads {LOOKBACK} bars, so the first {LOOKBACK - 1} "
+            p.min_fit_bars,
+            f"FeatureParams.min_fit_bars; each feature row reads {LOOKBACK} bars, so the first {LOOKBACK - 1} "
             "only warm up and fewer bars leave too few rows to fit references and scaling",
         )
-        values = _bars_values(bars)
+        bars, values = inputs.bars, inputs.values
         rng = np.random.default_rng(p.seed)
         s = bar_series(values)
         raw = mmd.raw_observations(s)[mmd.OBS_LAG :]  # the first rows have no observation
@@ -190,7 +210,7 @@ class FeatureSpec:
             fit_end=bars.index[-1].isoformat(),
             fit_bars=len(bars),
         )
-        raw_feats = self._raw(values, provisional)
+        raw_feats = self._raw(values, inputs.sums, provisional)
         _check_finite(raw_feats, bars.index[LOOKBACK - 1 :], self.names)
         center, scale = _robust_center_scale(raw_feats)
         # state_ is set only once everything succeeded: a failed fit leaves the spec as it was
@@ -198,7 +218,7 @@ class FeatureSpec:
         log.info("FeatureSpec fitted on %d bars (%s..%s); median distance %.4g", len(bars), self.state_.fit_start, self.state_.fit_end, med)
         return self
 
-    def _raw_block(self, values: np.ndarray, st: FittedState) -> np.ndarray:
+    def _raw_block(self, values: np.ndarray, sums: np.ndarray | None, st: FittedState) -> np.ndarray:
         """Unscaled features for every bar t >= LOOKBACK - 1 of `values` (all bars read are in `values`)."""
         p = self.params
         s = bar_series(values)
@@ -209,17 +229,25 @@ class FeatureSpec:
         ref_terms = mmd.reference_terms(st.references, st.bandwidths)
         start = LOOKBACK - 1
         scores = mmd.mmd_scores(c, g, ref_terms, p.mmd_windows, start)
-        return np.hstack([scores.reshape(len(scores), -1), statistics(s, start)])
+        blocks = [scores.reshape(len(scores), -1), statistics(s, start)]
+        if sums is not None:
+            blocks.append(statistics_v2(s, sums, start))
+        return np.hstack(blocks)
 
     def _raw(
-        self, values: np.ndarray, st: FittedState, progress: Callable[[int, int], None] | None = None
+        self,
+        values: np.ndarray,
+        sums: np.ndarray | None,
+        st: FittedState,
+        progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
         """Unscaled features for all rows after warm-up, in blocks (each block re-reads its lookback)."""
         total = len(values) - (LOOKBACK - 1)
         out = np.empty((total, self.width), dtype=np.float64)
         for lo in range(0, total, _CHUNK_ROWS):
             hi = min(lo + _CHUNK_ROWS, total)
-            out[lo:hi] = self._raw_block(values[lo : hi + LOOKBACK - 1], st)
+            part = slice(lo, hi + LOOKBACK - 1)
+            out[lo:hi] = self._raw_block(values[part], None if sums is None else sums[part], st)
             if progress is not None:
                 progress(hi, total)
         return out
@@ -230,18 +258,24 @@ class FeatureSpec:
         return np.clip((raw - st.feature_center) / st.feature_scale, -self.params.clip, self.params.clip)
 
     def transform(
-        self, bars: pd.DataFrame, scaled: bool = True, progress: Callable[[int, int], None] | None = None
+        self,
+        bars: pd.DataFrame,
+        scaled: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        minute_bars: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Features for every bar after the warm-up: DataFrame indexed by bar timestamp, `width` named columns.
 
         Never refits. `scaled=False` returns the unscaled values (for inspection and docs).
+        Version 2 also reads the 1-minute bars: `minute_bars`, or pass the 1-minute bars as `bars`
+        (rows are then the 30-minute session bars built from them).
         """
         st = self._state("transform")
-        check_bars(
-            bars, "FeatureSpec.transform", min_bars=LOOKBACK, why=f"the lookback: each feature row reads its bar and the {LOOKBACK - 1} before it"
+        inputs = self._inputs(
+            bars, minute_bars, "FeatureSpec.transform", LOOKBACK, f"the lookback: each feature row reads its bar and the {LOOKBACK - 1} before it"
         )
-        values = _bars_values(bars)
-        raw = self._raw(values, st, progress)
+        bars = inputs.bars
+        raw = self._raw(inputs.values, inputs.sums, st, progress)
         feats = self.scale(raw) if scaled else raw
         _check_finite(feats, bars.index[LOOKBACK - 1 :], self.names)
         index = pd.DatetimeIndex(bars.index[LOOKBACK - 1 :], name="timestamp")
@@ -250,12 +284,12 @@ class FeatureSpec:
         out.attrs["feature_spec_fingerprint"] = self.fingerprint if scaled else None
         return out
 
-    def fit_transform(self, bars: pd.DataFrame) -> pd.DataFrame:
-        return self.fit(bars).transform(bars)
+    def fit_transform(self, bars: pd.DataFrame, minute_bars: pd.DataFrame | None = None) -> pd.DataFrame:
+        return self.fit(bars, minute_bars).transform(bars, minute_bars=minute_bars)
 
     def stream(self) -> FeatureStream:
         """An incremental computer: `update(bar)` returns the new feature row (None during warm-up)."""
-        return FeatureStream(self._state("stream"), self.params, self.names)
+        return FeatureStream(self._state("stream"), self.params, self.names, minute_bars=self.needs_minute_bars)
 
     # ----- identity and persistence -----
     def _payload(self) -> dict[str, Any]:
@@ -314,6 +348,10 @@ class FeatureSpec:
             params = FeatureParams.model_validate(d.get("params"))
         except ConfigError as exc:
             raise ArtifactError(f"{source}: invalid feature parameters ({exc}). Re-fit and save the spec.") from exc
+        if params.version != d.get("version"):
+            raise ArtifactError(
+                f"{source}: the file says version {d.get('version')!r} but its parameters say version {params.version}. Re-fit and save the spec."
+            )
         spec = cls(params)
         if d.get("names") != spec.names:
             raise ArtifactError(f"{source}: feature names/order do not match version {params.version} of the feature set.")
