@@ -115,6 +115,13 @@ def test_cpu_backends_agree_with_eager(pooling):
     onnx = OnnxRuntimeBackend(model, WINDOW)
     np.testing.assert_allclose(onnx(x), eager, atol=1e-5)
     np.testing.assert_allclose(onnx(x[:1]), eager[:1], atol=1e-5)
+    # the lower-precision backends (opt-in) keep their own stated tolerances with every pooling
+    from algospace.engines.onnx_backend import INT8_ATOL
+    from algospace.engines.torch_fast import BF16_ATOL, FastRegimeVector
+
+    bf16 = FastRegimeVector(model, WINDOW, "onednn", precision="bf16")
+    np.testing.assert_allclose(bf16(x), eager, atol=BF16_ATOL)
+    np.testing.assert_allclose(OnnxRuntimeBackend(model, WINDOW, precision="int8")(x), eager, atol=INT8_ATOL)
 
 
 def test_aoti_backend_runs_attention_pooling():
