@@ -6,10 +6,13 @@ d_model, given sinusoidal positions, encoded by a Transformer, pooled over the v
 mapped to the mean and log-variance of an 8-d Gaussian posterior. The posterior mean is the
 regime vector.
 
-Why pooling that weighs recent bars: the plain mean gives the bar that just closed the same
-weight as one 47 bars ago, so the vector lags every regime switch by up to a window and
-blends neighbouring regimes (docs/rde.md measures it). The window stays causal either way
-(it ends at the current bar); only the read-out of its encoded bars changes.
+Why other read-outs: the plain mean gives the bar that just closed the same weight as one 47
+bars ago, so the vector lags regime switches and blends neighbouring regimes. Measured
+(docs/rde.md): with the window-summary target no read-out helps; with the predictive target
+the learned attention read-out is best and fixed recency (last, ewm) hurts, so training
+defaults to attention (RDETrainConfig) while this dataclass keeps `mean`, the read-out of
+every artifact written before the field existed. The window stays causal either way (it
+ends at the current bar); only the read-out of its encoded bars changes.
 
 Why the decoder reconstructs an input summary: the original decoder reconstructed the pooled
 context, which an encoder that ignores its input satisfies perfectly (a constant context,
