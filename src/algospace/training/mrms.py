@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,39 @@ def load_market(data: Any, cfg: MRMSTrainConfig):  # -> sim.Market
     return Market.load(data, cfg.instrument, bar_minutes=cfg.sim.bar_minutes)
 
 
+def build_mrms_signals(data: Any, cfg: MRMSTrainConfig, source: str | None = None) -> MRMSData:
+    """Bars (a sample name, a path or a frame) -> signals -> paths, not yet split: `rows` holds
+    every tradable signal under "all" (`split_by_days` and the walk-forward cut it)."""
+    from algospace.signals import build_signals
+    from algospace.sim import build_paths
+
+    m = load_market(data, cfg)
+    sigs = build_signals(m.bars_5m, m.bars_30m, source or cfg.source, proxy=m.proxy)
+    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, config=cfg.sim)
+    return MRMSData(signals=sigs, paths=paths, rows={"all": np.flatnonzero(paths.valid)}, boundaries={}, dropped_at_boundary={},
+                    proxy=m.proxy, data_fingerprint=data_fingerprint(m.bars), date_range=(str(m.bars.index[0]), str(m.bars.index[-1])))
+
+
+def trade_end_ns(paths: Any, rows: np.ndarray) -> np.ndarray:
+    """The close time of the last bar each row's trade could still be open (max hold, session flat)."""
+    return paths.bar_close_ns[paths.entry_index[rows] + paths.length[rows] - 1]
+
+
+def split_by_days(paths: Any, rows: np.ndarray, cuts: list[int], names: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Cut `rows` at the trading days `cuts` (session-open ns, increasing) into len(cuts) + 1
+    segments named `names`. A row whose longest possible trade ends after the next segment
+    starts is dropped (counted in the second dict), so no trade overlaps a boundary."""
+    if len(names) != len(cuts) + 1 or any(b <= a for a, b in zip(cuts, cuts[1:])):
+        raise InputError(f"split_by_days needs increasing cuts and one name more than cuts; got {len(cuts)} cuts, names {names}.")
+    day = paths.day[rows]
+    seg = np.searchsorted(np.asarray(cuts, dtype=np.int64), day, side="right")
+    next_start = np.asarray([*cuts, np.iinfo(np.int64).max], dtype=np.int64)[seg]
+    inside = trade_end_ns(paths, rows) <= next_start
+    out = {name: rows[(seg == k) & inside] for k, name in enumerate(names)}
+    dropped = {name: int(((seg == k) & ~inside).sum()) for k, name in enumerate(names)}
+    return out, dropped
+
+
 def prepare_mrms_data(data: Any, cfg: MRMSTrainConfig, source: str | None = None) -> MRMSData:
     """Bars (a sample name, a path or a frame) -> signals -> paths -> split by trading day.
 
@@ -74,34 +107,19 @@ def prepare_mrms_data(data: Any, cfg: MRMSTrainConfig, source: str | None = None
     max hold, session flat time) ends after the next split starts is dropped, so no trade
     overlaps a boundary (with the default session-flat rule none needs dropping).
     """
-    from algospace.signals import build_signals
-    from algospace.sim import build_paths
-
-    m = load_market(data, cfg)
-    sigs = build_signals(m.bars_5m, m.bars_30m, source or cfg.source, proxy=m.proxy)
-    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, config=cfg.sim)
-    valid = np.flatnonzero(paths.valid)
+    base = data if isinstance(data, MRMSData) else build_mrms_signals(data, cfg, source)
+    valid = base.rows["all"] if "all" in base.rows else np.sort(np.concatenate(list(base.rows.values())))
     n = len(valid)
     i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
     if n < 20 or i_val < 1 or i_test <= i_val or i_test >= n:
         raise DataError(f"{n} tradable signals are too few to split {cfg.train_fraction}/{cfg.val_fraction}/rest; use more data.")
-    day = paths.day[valid]
+    day = base.paths.day[valid]
     cuts = [int(day[i_val]), int(day[i_test])]
     if cuts[0] == cuts[1]:
         raise DataError("The validation and test splits start on the same trading day; use more data.")
-    split_of = np.searchsorted(np.asarray(cuts), day, side="right")  # 0 train, 1 val, 2 test
-    last_bar = paths.entry_index[valid] + paths.length[valid] - 1
-    trade_end = paths.bar_close_ns[last_bar]
-    next_start = np.asarray(cuts + [np.iinfo(np.int64).max])[split_of]
-    inside = trade_end <= next_start
-    rows = {name: valid[(split_of == k) & inside] for k, name in enumerate(SPLITS)}
-    dropped = {name: int(((split_of == k) & ~inside).sum()) for k, name in enumerate(SPLITS)}
-    return MRMSData(
-        signals=sigs, paths=paths, rows=rows,
-        boundaries={"val": pd.Timestamp(cuts[0], tz="UTC"), "test": pd.Timestamp(cuts[1], tz="UTC")},
-        dropped_at_boundary=dropped, proxy=m.proxy, data_fingerprint=data_fingerprint(m.bars),
-        date_range=(str(m.bars.index[0]), str(m.bars.index[-1])),
-    )
+    rows, dropped = split_by_days(base.paths, valid, cuts, SPLITS)
+    return replace(base, rows=rows, dropped_at_boundary=dropped,
+                   boundaries={"val": pd.Timestamp(cuts[0], tz="UTC"), "test": pd.Timestamp(cuts[1], tz="UTC")})
 
 
 def ppo_config(cfg: MRMSTrainConfig) -> PPOConfig:
@@ -361,4 +379,4 @@ def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, p
     return result
 
 
-__all__ = ["MRMSData", "TrainResult", "prepare_mrms_data", "fit_mrms", "train_mrms", "backtest_policy", "score", "Episodes"]
+__all__ = ["MRMSData", "TrainResult", "build_mrms_signals", "split_by_days", "trade_end_ns", "prepare_mrms_data", "fit_mrms", "train_mrms", "backtest_policy", "score", "Episodes"]
