@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from algospace.errors import DataError
-from algospace.evaluation.mrms_walkforward import evaluate_walk_forward, walk_forward_folds, write_results
+from algospace.evaluation.mrms_walkforward import REFIT_NAME, evaluate_walk_forward, walk_forward_folds, write_results
 from algospace.training.mrms import build_mrms_signals
 from algospace.training.mrms_config import MRMSTrainConfig
 from algospace.training.mrms_policies import Context, backtest_rules, fixed, kelly_fraction
@@ -34,7 +34,7 @@ def cfg():
 @pytest.fixture(scope="module")
 def wf(tmp_path_factory, bars, cfg):
     out = tmp_path_factory.mktemp("wf")
-    ev = evaluate_walk_forward(bars, cfg, out, folds=FOLDS, test_fraction=0.5, n_boot=100, progress=False, grid=GRID)
+    ev = evaluate_walk_forward(bars, cfg, out, folds=FOLDS, test_fraction=0.5, n_boot=100, progress=False, grid=GRID, refit=True)
     return ev, out
 
 
@@ -87,7 +87,7 @@ def test_each_fold_trains_on_its_window_only(wf, bars, cfg):
         assert _day_start(f.split["test"]["first"]) >= test_start
     # a rerun reuses the finished fold artifacts (same config, data and split): nothing is retrained
     stamps = [(out / f"fold{f.index}" / "mrms" / "manifest.json").stat().st_mtime_ns for f in ev.folds]
-    again = evaluate_walk_forward(bars, cfg, out, folds=FOLDS, test_fraction=0.5, n_boot=100, progress=False, grid=GRID)
+    again = evaluate_walk_forward(bars, cfg, out, folds=FOLDS, test_fraction=0.5, n_boot=100, progress=False, grid=GRID, refit=True)
     assert [(out / f"fold{f.index}" / "mrms" / "manifest.json").stat().st_mtime_ns for f in again.folds] == stamps
     assert again.metrics["M-RMS"] == ev.metrics["M-RMS"]
 
@@ -114,7 +114,7 @@ def test_baselines_are_refitted_per_fold_on_training_data_only(wf, bars, cfg):
 
 def test_pooled_table_is_the_folds_concatenated(wf):
     ev, out = wf
-    assert set(ev.metrics) == set(ev.folds[0].metrics) and len(ev.metrics) == 6
+    assert set(ev.metrics) == set(ev.folds[0].metrics) and len(ev.metrics) == 7 and REFIT_NAME in ev.metrics
     for name, m in ev.metrics.items():
         np.testing.assert_array_equal(ev.daily[name], np.concatenate([f.daily[name] for f in ev.folds]))
         assert m["trades"] == sum(f.metrics[name]["trades"] for f in ev.folds)
@@ -124,7 +124,8 @@ def test_pooled_table_is_the_folds_concatenated(wf):
         assert m["rule_breaches"] == 0  # every strategy goes through the same rule checks
     assert np.all(np.diff(ev.days) > 0)
     assert ev.n_test_signals == sum(f.split["test"]["signals"] for f in ev.folds)
-    assert set(ev.intervals) == set(ev.metrics) - {"M-RMS"}
+    assert set(ev.intervals) == set(ev.metrics) - {"M-RMS", REFIT_NAME}  # the goal is judged on the M-RMS alone
+    assert set(ev.variant_intervals) == set(ev.metrics) - {REFIT_NAME} and "Variant tried" in ev.verdict
     assert all(iv[k]["lo"] <= iv[k]["diff"] + 1e-9 or iv[k]["lo"] <= iv[k]["hi"] for iv in ev.intervals.values() for k in iv)
     assert "Walk-forward" in ev.verdict and ev.proxy in ev.verdict and "Goal" in ev.verdict
     assert ev.synergy["events"] >= ev.synergy["in_test_period"] >= 0
@@ -134,4 +135,4 @@ def test_pooled_table_is_the_folds_concatenated(wf):
     assert saved["pooled_metrics"]["M-RMS"]["trades"] == ev.metrics["M-RMS"]["trades"]
     assert paths["plot"].stat().st_size > 5_000
     tables = paths["tables"].read_text()
-    assert "x10" in tables and tables.count("| M-RMS |") == FOLDS + 1 and "| 3 | " in tables
+    assert "x10" in tables and tables.count("| M-RMS |") == FOLDS + 2  # per fold, pooled, variant table and "| 3 | " in tables

@@ -141,6 +141,7 @@ def eval_mrms_cmd(
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget PER FOLD (wall clock).")] = None,
     max_iterations: Annotated[Optional[int], typer.Option("--max-iterations", help="Override the preset's PPO iteration cap per fold.")] = None,
     device: Annotated[str, typer.Option("--device", help="Where each fold trains: cpu (default, reproducible), auto, cuda, cuda:N, mps.")] = "cpu",
+    refit: Annotated[bool, typer.Option("--refit-variant", help="Also the variant 'M-RMS refit (train+val)': per fold a fresh policy trained on train + validation for the iteration count early stopping chose.")] = False,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Block-bootstrap resamples for the 90 % intervals.")] = 2000,
     block_days: Annotated[int, typer.Option("--block-days", help="Bootstrap block length in trading days.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the training, the bootstrap and the random-weights network.")] = 0,
@@ -172,7 +173,7 @@ def eval_mrms_cmd(
     cfg = MRMSTrainConfig.preset_with_options(preset, seed=seed, device=device,
                                               max_minutes=max_minutes, max_iterations=max_iterations)
     ev = evaluate_walk_forward(data, cfg, out, folds=folds, test_fraction=test_fraction, n_boot=bootstrap, block_days=block_days,
-                               seed=seed, progress=not quiet)
+                               seed=seed, progress=not quiet, refit=refit)
     paths = write_results(ev, out)
     typer.echo(markdown_tables(ev))
     typer.echo(ev.verdict)

@@ -151,14 +151,16 @@ def run_strategies(ctx: Context, signals: Any, strats: dict[str, Any], rows: np.
     return out
 
 
-def compare(daily: dict[str, np.ndarray], n_boot: int, block_days: int, seed: int) -> dict[str, dict[str, dict[str, float]]]:
-    """M-RMS minus each baseline: paired block-bootstrap intervals of annualised daily Sortino and Calmar."""
+def compare(daily: dict[str, np.ndarray], n_boot: int, block_days: int, seed: int, subject: str = "M-RMS",
+            skip: tuple[str, ...] = ()) -> dict[str, dict[str, dict[str, float]]]:
+    """`subject` minus each other strategy (but `skip`): paired block-bootstrap intervals of
+    annualised daily Sortino and Calmar."""
     from algospace.sim.metrics import calmar, sortino
 
     annual_sortino = lambda x: sortino(x, 252)  # noqa: E731
-    return {name: {"sortino_daily": block_bootstrap_diff(daily["M-RMS"], d, annual_sortino, n_boot, block_days, seed),
-                   "calmar": block_bootstrap_diff(daily["M-RMS"], d, calmar, n_boot, block_days, seed)}
-            for name, d in daily.items() if name != "M-RMS"}
+    return {name: {"sortino_daily": block_bootstrap_diff(daily[subject], d, annual_sortino, n_boot, block_days, seed),
+                   "calmar": block_bootstrap_diff(daily[subject], d, calmar, n_boot, block_days, seed)}
+            for name, d in daily.items() if name != subject and name not in skip}
 
 
 def summaries(results: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
@@ -297,7 +299,7 @@ def concat_results(results: list[Any]) -> Any:
                           proxy=results[0].proxy, starting_balance=results[0].starting_balance)
 
 
-def verdict(m: dict[str, Any], intervals: dict[str, dict[str, dict[str, float]]], where: str) -> str:
+def verdict(m: dict[str, Any], intervals: dict[str, dict[str, dict[str, float]]], where: str, who: str = "the M-RMS") -> str:
     """The result in plain words: per baseline, the Sortino and Calmar differences and whether the interval excludes 0."""
     lines = []
     wins = 0
@@ -308,7 +310,7 @@ def verdict(m: dict[str, Any], intervals: dict[str, dict[str, dict[str, float]]]
         lines.append(f"- vs {name}: Sortino {s['diff']:+.2f} [{s['lo']:+.2f}, {s['hi']:+.2f}], Calmar {c['diff']:+.2f} "
                      f"[{c['lo']:+.2f}, {c['hi']:+.2f}] -> {'better (both intervals exclude 0)' if both else 'not shown better'}")
     goal = wins == len(intervals) and m["rule_breaches"] == 0
-    head = (f"{where}: the M-RMS made ${m['net_pnl']:,.0f} over {m['trades']} trades with {m['rule_breaches']} rule breaches; "
+    head = (f"{where}: {who} made {'-' if m['net_pnl'] < 0 else ''}${abs(m['net_pnl']):,.0f} over {m['trades']} trades with {m['rule_breaches']} rule breaches; "
             f"it beats {wins} of {len(intervals)} baselines on both Sortino and Calmar with 90 % intervals excluding 0. "
             f"Goal {'MET' if goal else 'NOT met'}.")
     return head + "\n" + "\n".join(lines)

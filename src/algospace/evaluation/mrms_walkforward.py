@@ -32,6 +32,7 @@ from algospace.evaluation.mrms_eval import (
 
 TABLE_COLUMNS = ("trades", "net_pnl", "win_rate", "profit_factor", "expectancy_r", "sharpe_daily", "sortino_daily",
                  "max_drawdown_daily", "calmar", "rule_breaches", "accounts_ended", "days_to_target")
+REFIT_NAME = "M-RMS refit (train+val)"
 FOLD_COLUMNS = ("trades", "net_pnl", "sortino_daily", "max_drawdown_daily", "calmar", "rule_breaches")
 
 
@@ -58,6 +59,7 @@ class WalkForwardEvaluation(MRMSEvaluation):
 
     folds: list[FoldResult] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    variant_intervals: dict[str, Any] = field(default_factory=dict)  # REFIT_NAME minus each other strategy (with refit)
 
 
 def walk_forward_folds(base: Any, folds: int, test_fraction: float, val_share: float) -> list[Any]:
@@ -125,11 +127,15 @@ def _split_info(fold: Any) -> dict[str, dict[str, Any]]:
 
 def evaluate_walk_forward(data: Any, cfg: Any, out: str | Path, folds: int = 4, test_fraction: float = 0.5, n_boot: int = 2000,
                           block_days: int = 10, seed: int = 0, progress: bool = True,
-                          grid: tuple[tuple, tuple, tuple] = (GRID_SIZES, GRID_STOPS, GRID_RR)) -> WalkForwardEvaluation:
+                          grid: tuple[tuple, tuple, tuple] = (GRID_SIZES, GRID_STOPS, GRID_RR), refit: bool = False) -> WalkForwardEvaluation:
     """Walk-forward comparison of the M-RMS (retrained per fold with `cfg`, artifacts under
-    `out/foldK/mrms`) with the baselines (refitted per fold): see the module docstring."""
+    `out/foldK/mrms`) with the baselines (refitted per fold): see the module docstring.
+
+    `refit` adds the variant `REFIT_NAME`: per fold a fresh policy trained on the window's train
+    AND validation rows for the iteration count early stopping chose (`training.mrms.refit_policy`;
+    seeded, not saved). It is compared with every baseline too, but the goal is judged on the M-RMS."""
     from algospace.training.mrms import build_mrms_signals
-    from algospace.training.mrms_policies import Context
+    from algospace.training.mrms_policies import Context, network
 
     out = Path(out)
     base = build_mrms_signals(data, cfg)
@@ -142,11 +148,13 @@ def evaluate_walk_forward(data: Any, cfg: Any, out: str | Path, folds: int = 4, 
         art = out / f"fold{k}" / "mrms"
         rm = _train_or_reuse(fd, art, cfg, progress)
         ctx = Context(fd.paths, cfg.account, cfg.sim)
-        bar, tick = _progress_ticker(progress, n_grid(grid) + 7, f"fold {k}/{folds}: baselines + backtests")
+        bar, tick = _progress_ticker(progress, n_grid(grid) + 7 + int(refit), f"fold {k}/{folds}: baselines + backtests")
         try:
             # (c) and (d) see the whole training window (the M-RMS's train + validation rows), never the test period.
             fitted = fit_baselines(ctx, fd, tick, grid, rows=np.concatenate([fd.rows["train"], fd.rows["val"]]))
             strats = build_strategies(rm, ctx, fitted, seed + k)
+            if refit:
+                strats = {"M-RMS": strats.pop("M-RMS"), REFIT_NAME: network(_refit(rm, fd, cfg)), **strats}
             fold_res = run_strategies(ctx, fd.signals, strats, fd.rows["test"], tick)
         finally:
             if bar:
@@ -167,16 +175,33 @@ def evaluate_walk_forward(data: Any, cfg: Any, out: str | Path, folds: int = 4, 
     n_test = sum(f.split["test"]["signals"] for f in results)
     ev = WalkForwardEvaluation(
         proxy=base.proxy, test_period=(first, last), n_test_signals=n_test, metrics=metrics, daily=daily,
-        days=np.concatenate([f.days for f in results]), intervals=compare(daily, n_boot, block_days, seed),
+        days=np.concatenate([f.days for f in results]), intervals=compare(daily, n_boot, block_days, seed, skip=(REFIT_NAME,)),
         fitted={f"fold{f.index}": f.fitted for f in results}, folds=results,
         settings={"folds": folds, "test_fraction": test_fraction, "val_share_of_window": round(val_share, 4),
                   "train_config": cfg.model_dump(mode="json"), "bootstrap": {"resamples": n_boot, "block_days": block_days, "seed": seed},
-                  "grid": [list(g) for g in grid]},
+                  "grid": [list(g) for g in grid], "refit_variant": refit},
     )
     ev.synergy = synergy_report(syn, syn_parts)
-    ev.verdict = verdict(metrics["M-RMS"], ev.intervals, f"Walk-forward out of sample ({folds} folds, {n_test} test signals, "
-                         f"{first[:10]}..{last[:10]}, {base.proxy})")
+    where = f"Walk-forward out of sample ({folds} folds, {n_test} test signals, {first[:10]}..{last[:10]}, {base.proxy})"
+    ev.verdict = verdict(metrics["M-RMS"], ev.intervals, where)
+    if refit:
+        ev.variant_intervals = compare(daily, n_boot, block_days, seed, subject=REFIT_NAME)
+        baselines = {n: v for n, v in ev.variant_intervals.items() if n != "M-RMS"}
+        ev.verdict += "\n" + verdict(metrics[REFIT_NAME], baselines, "Variant tried", who="the M-RMS refitted on train + validation")
     return ev
+
+
+def _refit(rm: Any, fold: Any, cfg: Any) -> Any:
+    """The fold's refit variant as a RiskManager: a fresh policy on train + validation for the
+    iteration count at which the fold's trained M-RMS had its best validation score."""
+    from algospace.devices import resolve_device
+    from algospace.engines.mrms import RiskManager
+    from algospace.training.mrms import best_iteration, refit_policy
+
+    t = rm.training
+    it = best_iteration(t["history"], t["metrics"]["best_val_score"])
+    policy = refit_policy(fold, cfg, it, resolve_device(cfg.device))
+    return RiskManager(policy.model.cpu().eval(), training=t)
 
 
 def _fmt(v: Any, money: bool = False) -> str:
@@ -213,6 +238,12 @@ def markdown_tables(ev: WalkForwardEvaluation) -> str:
     for name, iv in ev.intervals.items():
         s, c = iv["sortino_daily"], iv["calmar"]
         lines.append(f"| {name} | {s['diff']:+.2f} | [{s['lo']:+.2f}, {s['hi']:+.2f}] | {c['diff']:+.2f} | [{c['lo']:+.2f}, {c['hi']:+.2f}] |")
+    if ev.variant_intervals:
+        lines += ["", f"{REFIT_NAME} minus each other strategy, 90 % block-bootstrap intervals:", "",
+                  "| other | Sortino diff | 90 % interval | Calmar diff | 90 % interval |", "|---|---:|---|---:|---|"]
+        for name, iv in ev.variant_intervals.items():
+            s, c = iv["sortino_daily"], iv["calmar"]
+            lines.append(f"| {name} | {s['diff']:+.2f} | [{s['lo']:+.2f}, {s['hi']:+.2f}] | {c['diff']:+.2f} | [{c['lo']:+.2f}, {c['hi']:+.2f}] |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,7 +253,7 @@ def results_dict(ev: WalkForwardEvaluation) -> dict[str, Any]:
               "mrms_training": f.training, "artifact": f.artifact} for f in ev.folds]
     return {"proxy": ev.proxy, "mode": "walk-forward", "settings": ev.settings, "test_period": ev.test_period,
             "test_signals": ev.n_test_signals, "test_days": len(ev.days), "pooled_metrics": ev.metrics, "intervals_90": ev.intervals,
-            "folds": folds, "synergy": ev.synergy, "verdict": ev.verdict}
+            "variant_intervals_90": ev.variant_intervals, "folds": folds, "synergy": ev.synergy, "verdict": ev.verdict}
 
 
 def write_results(ev: WalkForwardEvaluation, out: Path) -> dict[str, Path]:

@@ -206,6 +206,38 @@ def _metrics_dict(m: Any) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.to_dict().items()}
 
 
+def ppo_iteration(policy: HybridPolicy, opt: torch.optim.Optimizer, data: MRMSData, rows: np.ndarray, cfg: MRMSTrainConfig,
+                  rng: np.random.Generator, gen: torch.Generator, device: torch.device) -> dict[str, Any]:
+    """One rollout of `cfg.n_envs` fresh episodes over `rows` and one PPO update -> the history row.
+
+    Fresh episodes every iteration: no environment state crosses a checkpoint."""
+    k = policy.model.config.synergy_dim
+    envs = Episodes(data, rows, cfg, rng)
+    obs = envs.observations()
+    cols: dict[str, list[torch.Tensor]] = {n: [] for n in ("synergy", "account", "size", "z", "log_prob", "value", "reward", "done")}
+    totals = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
+    for _ in range(cfg.episode_signals):
+        x = torch.from_numpy(obs).to(device)
+        a, lp, v = act(policy, x[:, :k], x[:, k:], gen)
+        size, stop, rr = (t.cpu().numpy() for t in (a.size, a.stop_multiplier, a.reward_risk))
+        reward, done, stats = envs.step(size, stop.astype(np.float64), rr.astype(np.float64), obs)
+        for name, val in (("synergy", x[:, :k]), ("account", x[:, k:]), ("size", a.size), ("z", a.z), ("log_prob", lp),
+                          ("value", v), ("reward", torch.from_numpy(reward).float().to(device)),
+                          ("done", torch.from_numpy(done).float().to(device))):
+            cols[name].append(val)
+        totals = {n: totals[n] + stats[n] for n in totals}
+        obs = envs.observations()
+    x = torch.from_numpy(obs).to(device)
+    _, _, last_value = act(policy, x[:, :k], x[:, k:], gen)  # truncated episodes bootstrap from here
+    roll = Rollout(**{n: torch.stack(v) for n, v in cols.items()}, last_value=last_value)
+    upd = ppo_update(policy, opt, roll, ppo_config(cfg), gen)
+    n_steps = cfg.n_envs * cfg.episode_signals
+    return {"mean_reward": float(roll.reward.mean()), "pnl_per_step": totals["pnl"] / n_steps,
+            "trade_rate": totals["trades"] / n_steps, "breaches": totals["breaches"],
+            "contracts_per_trade": totals["contracts"] / max(1.0, totals["trades"]), **upd,
+            "log_std": [round(float(s), 4) for s in policy.log_std.detach().cpu()]}
+
+
 # ----------------------------------------------------------------------------- training
 # `training.resume`'s snapshot (its "epoch" and "step" count iterations, "bad_epochs" evaluations
 # without improvement) plus the numpy generator that draws the episodes.
@@ -252,38 +284,14 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
     # --- one loop -----------------------------------------------------------------------------
     t0 = time.monotonic()
     stop_reason = "max_iterations"
-    k = policy.model.config.synergy_dim
     with progress_task(progress, "train mrms", cfg.max_iterations, start_it) as advance:
         for it in range(start_it, cfg.max_iterations):
             if bad_evals >= cfg.patience:
                 stop_reason = "early_stopping"
                 break
             it_start = time.monotonic()
-            # Fresh episodes every iteration: no environment state crosses a checkpoint.
-            envs = Episodes(data, data.rows["train"], cfg, rng)
-            obs = envs.observations()
-            cols: dict[str, list[torch.Tensor]] = {n: [] for n in ("synergy", "account", "size", "z", "log_prob", "value", "reward", "done")}
-            totals = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
-            for _ in range(cfg.episode_signals):
-                x = torch.from_numpy(obs).to(device)
-                a, lp, v = act(policy, x[:, :k], x[:, k:], gen)
-                size, stop, rr = (t.cpu().numpy() for t in (a.size, a.stop_multiplier, a.reward_risk))
-                reward, done, stats = envs.step(size, stop.astype(np.float64), rr.astype(np.float64), obs)
-                for name, val in (("synergy", x[:, :k]), ("account", x[:, k:]), ("size", a.size), ("z", a.z), ("log_prob", lp),
-                                  ("value", v), ("reward", torch.from_numpy(reward).float().to(device)),
-                                  ("done", torch.from_numpy(done).float().to(device))):
-                    cols[name].append(val)
-                totals = {n: totals[n] + stats[n] for n in totals}
-                obs = envs.observations()
-            x = torch.from_numpy(obs).to(device)
-            _, _, last_value = act(policy, x[:, :k], x[:, k:], gen)  # truncated episodes bootstrap from here
-            roll = Rollout(**{n: torch.stack(v) for n, v in cols.items()}, last_value=last_value)
-            upd = ppo_update(policy, opt, roll, pcfg, gen)
-            n_steps = cfg.n_envs * cfg.episode_signals
-            row: dict[str, Any] = {"iteration": it + 1, "mean_reward": float(roll.reward.mean()), "pnl_per_step": totals["pnl"] / n_steps,
-                                   "trade_rate": totals["trades"] / n_steps, "breaches": totals["breaches"],
-                                   "contracts_per_trade": totals["contracts"] / max(1.0, totals["trades"]), **upd,
-                                   "log_std": [round(float(s), 4) for s in policy.log_std.detach().cpu()]}
+            row = ppo_iteration(policy, opt, data, data.rows["train"], cfg, rng, gen, device)
+            row = {"iteration": it + 1, **row}
             if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.max_iterations:
                 _, vm = backtest_policy(policy.model, data, "val", cfg)
                 policy.model.to(device)
@@ -306,8 +314,18 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
     if stop_reason == "max_iterations" and bad_evals >= cfg.patience:
         stop_reason = "early_stopping"
 
-    # --- evaluate the best policy on every split --------------------------------------------
+    # --- refit (optional): the selected iteration count on train + validation ------------------
     notes: list[str] = []
+    refit: dict[str, Any] | None = None
+    if cfg.refit_on_validation and best_state is not None:
+        best_it = best_iteration(history, best)
+        policy = refit_policy(data, cfg, best_it, device)
+        best_state = {kk: t.detach().cpu().clone() for kk, t in policy.model.state_dict().items()}
+        refit = {"iterations": best_it, "signals": int(len(data.rows["train"]) + len(data.rows["val"]))}
+        notes.append(f"refit from scratch on train + validation for the best validation iteration count ({best_it}): "
+                     "the validation metrics are in sample")
+
+    # --- evaluate the best policy on every split --------------------------------------------
     model = policy.model.cpu()
     if best_state is None:
         notes.append("stopped before the first validation; the last iteration's weights are kept")
@@ -320,10 +338,34 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
         metrics[split] = {**_metrics_dict(m), "score": score(m)}
     metrics.update({"iterations": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
                     "best_val_score": best if math.isfinite(best) else metrics["val"]["score"], "device": str(device)})
+    if refit is not None:
+        metrics["refit"] = refit
     if notes:
         metrics["notes"] = notes
     return TrainResult(model=model, metrics=metrics, history=history, data=data,
                        log_std=[float(s) for s in policy.log_std.detach().cpu()])
+
+
+def best_iteration(history: list[dict[str, Any]], best: float) -> int:
+    """The first iteration whose validation score is `best` (the weights early stopping kept)."""
+    return int(next(r["iteration"] for r in history if r.get("val_score") == best))
+
+
+def refit_policy(data: MRMSData, cfg: MRMSTrainConfig, iterations: int, device: torch.device) -> HybridPolicy:
+    """A fresh policy trained for `iterations` PPO iterations on the train AND validation rows
+    (`cfg.refit_on_validation`): the number of iterations was chosen by early stopping on the
+    validation rows; the refit then learns from the most recent signals before the test period
+    too. Seeded like the main run (same init), so the same seed gives the same weights."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    rng = np.random.default_rng(cfg.seed + 1)
+    pcfg = ppo_config(cfg)
+    policy = HybridPolicy(MRMSModel(MRMSConfig(n_sizes=cfg.account.max_contracts + 1)), pcfg.init_log_std).to(device)
+    opt = torch.optim.Adam(policy.parameters(), lr=pcfg.lr)
+    rows = np.concatenate([data.rows["train"], data.rows["val"]])
+    for _ in range(iterations):
+        ppo_iteration(policy, opt, data, rows, cfg, rng, gen, device)
+    return policy
 
 
 def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, progress: bool = True) -> TrainResult:
@@ -379,4 +421,4 @@ def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, p
     return result
 
 
-__all__ = ["MRMSData", "TrainResult", "build_mrms_signals", "split_by_days", "trade_end_ns", "prepare_mrms_data", "fit_mrms", "train_mrms", "backtest_policy", "score", "Episodes"]
+__all__ = ["MRMSData", "TrainResult", "build_mrms_signals", "split_by_days", "trade_end_ns", "prepare_mrms_data", "fit_mrms", "best_iteration", "refit_policy", "ppo_iteration", "train_mrms", "backtest_policy", "score", "Episodes"]
