@@ -110,7 +110,11 @@ def _train_or_reuse(fold: Any, out: Path, cfg: Any, progress: bool) -> Any:
 
     if (out / "manifest.json").exists():
         t = read_training(out) or {}
-        same = (t.get("train_config") == cfg.model_dump(mode="json")
+        try:  # through the config class: a field added since (with its default) still matches
+            saved = type(cfg).model_validate(t.get("train_config") or {}).model_dump(mode="json")
+        except ValueError:
+            saved = None
+        same = (saved == cfg.model_dump(mode="json")
                 and {k: v.get("signals") for k, v in t.get("split", {}).items()} == {k: len(v) for k, v in fold.rows.items()}
                 and t.get("split_boundaries") == {k: v.isoformat() for k, v in fold.boundaries.items()})
         if same:

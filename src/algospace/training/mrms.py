@@ -245,9 +245,9 @@ _CHECKPOINT_KEYS = (*_RESUME_KEYS, "np_rng")
 
 
 def _run_key(cfg: MRMSTrainConfig, data: MRMSData) -> str:
-    # Budget, iteration cap, threads and device do not change what an iteration computes: a run
-    # stopped by its budget or cap resumes under a larger one.
-    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device"})
+    # Budget, iteration cap, threads, device and the refit after the loop do not change what an
+    # iteration computes: a run stopped by its budget or cap resumes under a larger one.
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device", "refit_on_validation"})
     return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "rows": [len(v) for v in data.rows.values()]})
 
 
