@@ -13,6 +13,15 @@ window (the behaviour before the policy). Target: loaded p99 <= 3x quiet p50 on 
 backend.
 
     .venv/bin/python benchmarks/bench_rde.py --load [--reps 300]
+
+With --precision (issue 12): the lower-precision backends (torch-bf16: oneDNN in bfloat16;
+onnxruntime-int8: ONNX Runtime dynamic int8 quantization) against fp32 (torch, onnxruntime) in
+the same process, on a trained RDE and real SPY windows: single-window latency (interleaved),
+the regime vectors' max / mean absolute difference from eager fp32 over every window of the
+sample, and, with --models, every runtime decision (core confidence and initiate, M-RMS size,
+gate, execute) of a backtest over the sample's last months, fp32 vs each backend.
+
+    .venv/bin/python benchmarks/bench_rde.py --precision --artifact runs/demo/models/rde [--models runs/demo/models]
 """
 
 from __future__ import annotations
@@ -108,6 +117,10 @@ def build_engines(
                 engine.use_torch_fast("aoti")
             elif name == "onnxruntime":
                 engine.use_onnxruntime()
+            elif name == "onnxruntime-int8":
+                engine.use_onnxruntime(precision="int8")
+            elif name == "torch-bf16":
+                engine.use_torch_fast("onednn", precision="bf16")
         except InputError as exc:  # e.g. no C++ compiler, torch too old for AOTI, no onnxruntime
             print(f"backend {name} skipped: {exc}")
             continue
@@ -198,6 +211,98 @@ def load_table(args: argparse.Namespace, model: RegimeVAE) -> None:
               f"({l99 / q50:.1f}x)")
 
 
+PRECISION_BACKENDS = ("torch", "onnxruntime", "torch-bf16", "onnxruntime-int8")  # fp32 first: the baselines
+
+
+def runtime_decisions(models_dir: Path, backend: str, start: str) -> list[dict]:
+    """Every DecisionMade of a backtest from `start` to the sample's end (one month of warm-up
+    before it), with the RDE on `backend` and fresh core/M-RMS engines (same seeds)."""
+    import pandas as pd
+
+    from algospace.data import get_instrument, sample
+    from algospace.runtime.deciders import ModelDecider
+    from algospace.runtime.events import DecisionMade
+    from algospace.runtime.models import ModelSet
+    from algospace.runtime.runner import Runtime, RuntimeConfig
+    from algospace.runtime.sources import ReplaySource
+
+    models = ModelSet.load(models_dir, device="cpu", rde_backend=backend)
+    bars = sample("spy-1m")
+    t0 = pd.Timestamp(start, tz="UTC")
+    bars = bars[bars.index >= t0 - pd.Timedelta(days=45)]
+    rt = Runtime(get_instrument("SPY"), lambda bus, inst: ModelDecider(bus, models, inst), RuntimeConfig(trade_from=t0))
+    out: list[dict] = []
+    rt.bus.subscribe(DecisionMade, lambda d: out.append(d.to_dict()))
+    rt.run(ReplaySource(bars), end_of_data=True)
+    return out
+
+
+def compare_decisions(base: list[dict], other: list[dict]) -> dict[str, float]:
+    """How many decisions differ, field by field, and the largest confidence change."""
+    assert len(base) == len(other), "the same signals reach the decider on every backend"
+    size = lambda d: (d.get("proposal") or {}).get("position_size")  # noqa: E731
+    conf = np.array([[a["confidence"], b["confidence"]] for a, b in zip(base, other)]) if base else np.zeros((0, 2))
+    scored = np.array([not a["reason"].startswith(("warm-up", "skipped")) for a in base], dtype=bool)
+    c = conf[scored]
+    # any threshold a core could be given: the fp32 confidences' deciles (the trained one may be 0, taking all)
+    grid = np.quantile(c[:, 0], np.linspace(0.1, 0.9, 9)) if len(c) else np.zeros(0)
+    flips = max((int(((c[:, 0] >= g) != (c[:, 1] >= g)).sum()) for g in grid), default=0)
+    return {
+        "decisions": len(base), "scored by the core": int(scored.sum()),
+        "initiate differs": sum(a["initiate"] != b["initiate"] for a, b in zip(base, other)),
+        "M-RMS size differs": sum(size(a) != size(b) for a, b in zip(base, other)),
+        "execute differs": sum(a["execute"] != b["execute"] for a, b in zip(base, other)),
+        "max |confidence change|": round(float(np.abs(c[:, 0] - c[:, 1]).max()), 5) if len(c) else 0.0,
+        "most initiate flips at a decile threshold": flips,
+    }
+
+
+def precision_table(args: argparse.Namespace) -> None:
+    """Latency and accuracy of the lower-precision backends against fp32, same process, real windows."""
+    from algospace.data import sample
+
+    if args.artifact is None:
+        raise SystemExit("--precision needs --artifact (a trained RDE: accuracy is measured on its real regime vectors)")
+    torch.set_num_threads(1)  # what the runtime uses for single windows
+    rde = RegimeDetectionEngine.load(args.artifact, device="cpu", backend="torch-eager")
+    t = rde.window
+    feats = rde.features(sample("spy-1m")).to_numpy(np.float32)  # every 30-minute bar of the sample (fitted spec)
+    windows = window_view_np(feats, t, args.stride)
+    engines, build = build_engines(rde.model, t, PRECISION_BACKENDS, ThreadPolicy())
+    for e in engines.values():
+        e.feature_spec = rde.feature_spec
+    reference = rde.get_regime_vectors(windows)  # eager fp32
+    spread = float(reference.std(axis=0).mean())
+    one = windows[len(windows) // 2]
+    calls = {n: (lambda e=e: e.get_regime_vector(one)) for n, e in engines.items()}
+    times = interleaved(calls, args.reps, rounds=20, budget_s=3.0)
+    base50 = statistics.median(times["torch"])
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread per window; "
+          f"load average {os.getloadavg()[0]:.1f} (shared machine: read the ratios)")
+    print(f"{len(windows):,} real SPY windows (T={t}, every {args.stride} bars of the sample); regime vectors' mean per-dimension std {spread:.3f}")
+    print(f"{'backend':18s} {'p50 ms':>8s} {'p99 ms':>8s} {'min ms':>8s} {'p50/torch':>10s} {'min/torch':>10s} "
+          f"{'max|diff|':>10s} {'mean|diff|':>10s} {'load check':>10s} {'build s':>8s}")
+    base_min = min(times["torch"])
+    for name, e in engines.items():
+        ts = times[name]
+        got = e.get_regime_vectors(windows)
+        d = np.abs(got - reference)
+        print(f"{name:18s} {statistics.median(ts) * 1e3:8.3f} {np.percentile(ts, 99) * 1e3:8.3f} {min(ts) * 1e3:8.3f} "
+              f"{statistics.median(ts) / base50:10.2f} {min(ts) / base_min:10.2f} {d.max():10.2e} {d.mean():10.2e} "
+              f"{e._runner.max_abs_diff:10.1e} {build[name]:8.2f}")
+    if args.models is None:
+        return
+    print(f"\nruntime decisions from {args.since} to the sample's end, fp32 (torch) vs each backend:")
+    base = runtime_decisions(args.models, "torch", args.since)
+    for name in [n for n in engines if n != "torch"]:
+        print(f"  {name:18s} {compare_decisions(base, runtime_decisions(args.models, name, args.since))}")
+
+
+def window_view_np(values: np.ndarray, t: int, stride: int = 1) -> np.ndarray:
+    """Every `stride`-th window of `t` consecutive rows, (N, t, F) contiguous."""
+    return np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, t, axis=0).transpose(0, 2, 1)[::stride])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--artifact", type=Path, default=None, help="Trained RDE artifact (default: untrained reference config).")
@@ -207,8 +312,15 @@ def main() -> None:
     ap.add_argument("--load", action="store_true", help="Quiet vs loaded single-window latency of every backend (issue 10).")
     ap.add_argument("--backends", default=",".join(BACKENDS), help="With --load: the backends to time (comma-separated).")
     ap.add_argument("--load-procs", default="", help="With --load: competing process counts, e.g. 1,2 (default: 1 and one per core).")
+    ap.add_argument("--precision", action="store_true", help="bf16 / int8 backends vs fp32: latency, accuracy, decisions (issue 12).")
+    ap.add_argument("--models", type=Path, default=None, help="With --precision: a models directory for the decision comparison.")
+    ap.add_argument("--stride", type=int, default=3, help="With --precision: every n-th window of the sample for accuracy.")
+    ap.add_argument("--since", default="2019-07-01", help="With --models: first trading day of the compared backtest.")
     args = ap.parse_args()
     torch.manual_seed(0)
+    if args.precision:
+        precision_table(args)
+        return
     if args.device != "cpu":
         gpu_table(args)
         return

@@ -84,3 +84,47 @@ def test_warm_up_rows_are_not_ok() -> None:
     b5, b30 = _bars(5)
     _, _, _, _, ok = core_inputs(core_frames(b5, b30), b5.index[:3])
     assert not ok.any()
+
+
+def test_rows_shared_with_the_synergy_detector_equal_the_separate_path() -> None:
+    """The runtime's path (the detector computes each bar's raw indicator rows once; the core's
+    matrices are scaled from them) gives exactly the matrices of a stream computing its own."""
+    from algospace.features.synergy import SynergyDetector
+
+    b5, b30 = _bars(40)
+    det = SynergyDetector()
+    shared, separate = CoreInputStream(det.params.m30, det.params.m5), CoreInputStream()
+    events = [(ts + pd.Timedelta(minutes=30), 0, ts, row) for ts, row in b30.iterrows()]
+    events += [(ts, 1, ts, row) for ts, row in b5.iterrows()]
+    events.sort(key=lambda e: (e[0], e[1]))
+    ready = 0
+    for _, kind, ts, row in events:
+        bar = {"timestamp": ts, **row.to_dict()}
+        if kind == 0:
+            det.update_30m(bar)
+            shared.push_30m(det.last_raw30, det.params.m30)
+            separate.update_30m(bar)
+            continue
+        det.update_5m(bar)
+        shared.push_5m(det.last_raw5, det.params.m5)
+        separate.update_5m(bar)
+        a, b = shared.current(), separate.current()
+        assert (a is None) == (b is None), ts
+        if a is not None:
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x, y)
+            ready += 1
+    assert ready > 100
+
+
+def test_rows_computed_with_other_parameters_are_refused() -> None:
+    import pytest
+
+    from algospace.errors import InputError
+    from algospace.features.matrices import Matrix30mParams, Raw30mStream
+
+    _, b30 = _bars(3)
+    other = Matrix30mParams(atr_period=10)
+    raw = Raw30mStream(other).update({"timestamp": b30.index[0], **b30.iloc[0].to_dict()})
+    with pytest.raises(InputError, match="other indicator parameters"):
+        CoreInputStream().push_30m(raw, other)

@@ -147,3 +147,26 @@ def test_train_core_cli_refuses_a_models_dir_without_mrms(tmp_path, tiny_rde):
     r = CliRunner().invoke(app, ["train", "core", "--models", str(tmp_path), "--preset", "tiny"])
     assert r.exit_code != 0
     assert "mrms/" in (r.output + str(r.exception))
+
+
+def test_interrupted_training_resumes_to_the_uninterrupted_weights(setup, tmp_path, caplog):
+    """Cut by the time budget (after epoch 1) or by --max-epochs (after 2), then resumed from the
+    checkpoint: the same history and bit-identical weights as one uninterrupted run."""
+    from algospace.training.core import fit_core
+
+    whole = fit_core(setup["data"], _cfg(patience=5), progress=False)
+    assert len(whole.history) == 3
+    for cut, first_epochs in (({"max_minutes": 1e-6}, 1), ({"max_epochs": 2}, 2)):
+        ckpt = tmp_path / f".core-{first_epochs}.ckpt.pt"
+        part = fit_core(setup["data"], _cfg(patience=5, **cut), checkpoint=ckpt, progress=False)
+        assert ckpt.exists() and len(part.history) == first_epochs
+        if "max_minutes" in cut:
+            assert part.metrics["stop_reason"] == "time_budget"
+        caplog.clear()
+        with caplog.at_level("INFO", logger="algospace.training.core"):
+            resumed = fit_core(setup["data"], _cfg(patience=5), checkpoint=ckpt, progress=False)
+        assert f"resuming decision-core training at epoch {first_epochs}" in caplog.text
+        assert resumed.history == whole.history
+        for k, v in whole.model.state_dict().items():
+            assert torch.equal(v, resumed.model.state_dict()[k]), k
+        assert resumed.threshold == whole.threshold

@@ -48,7 +48,7 @@ def test_aoti_backend_compiles_and_matches_eager(artifact):
     _refuses_out_of_range_and_serves_the_edge(aoti, eager, feats)
 
 
-def _refuses_out_of_range_and_serves_the_edge(engine, eager, feats):
+def _refuses_out_of_range_and_serves_the_edge(engine, eager, feats, atol=1e-4):
     """Features are clipped at +-clip (10): beyond that an input is refused, at the edge it is served."""
     t = engine.window
     w = feats[:t].copy()
@@ -62,7 +62,7 @@ def _refuses_out_of_range_and_serves_the_edge(engine, eager, feats):
     edge = np.clip(w * 1e3, -engine.input_limit, engine.input_limit)  # every value at +-10 or near it
     got = engine.get_regime_vectors(np.stack([edge, w]))
     assert np.isfinite(got).all()
-    np.testing.assert_allclose(got, eager.get_regime_vectors(np.stack([edge, w])), atol=1e-4)
+    np.testing.assert_allclose(got, eager.get_regime_vectors(np.stack([edge, w])), atol=atol)
 
 
 @pytest.mark.parametrize("backend", ["torch", "torch-eager", "onnxruntime"])
@@ -87,3 +87,36 @@ def test_unknown_backend_names_the_choices(artifact):
     with pytest.raises(InputError, match="torch-aoti") as err:
         RegimeDetectionEngine.load(path, device="cpu", backend="tensorrt")
     assert all(name in str(err.value) for name in BACKENDS)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime-int8", "torch-bf16"])
+def test_lower_precision_backends_have_their_own_stated_tolerance(artifact, backend):
+    """int8 (ONNX Runtime dynamic quantization) and bf16 (oneDNN) approximate the fp32 model: each
+    is checked at load against eager within its stated tolerance (never the fp32 check's), stays
+    within it on real windows, and is refused when it disagrees by more."""
+    from algospace.engines.onnx_backend import INT8_ATOL, OnnxRuntimeBackend
+    from algospace.engines.torch_fast import BF16_ATOL, FastRegimeVector
+    from algospace.errors import ArtifactError
+
+    path, eager, feats = artifact
+    tol, precision = (INT8_ATOL, "int8") if backend == "onnxruntime-int8" else (BF16_ATOL, "bf16")
+    q = RegimeDetectionEngine.load(path, device="cpu", backend=backend)
+    assert q.backend == backend and q._runner.precision == precision
+    assert 0 < q._runner.max_abs_diff <= tol
+    ws = np.stack(_windows(feats, q.window))
+    diff = np.abs(q.get_regime_vectors(ws) - eager.get_regime_vectors(ws)).max()
+    assert 0 < diff <= tol
+    np.testing.assert_allclose(q.get_regime_vector(ws[0]), eager.get_regime_vector(ws[0]), atol=tol)
+    _refuses_out_of_range_and_serves_the_edge(q, eager, feats, atol=tol)
+    # the fp32 paths keep their own tight checks
+    assert RegimeDetectionEngine.load(path, device="cpu", backend="onnxruntime")._runner.max_abs_diff <= 1e-4 < tol
+    assert RegimeDetectionEngine.load(path, device="cpu", backend="torch")._runner.max_abs_diff <= 1e-5
+    with pytest.raises(ArtifactError, match="disagrees with the eager model"):
+        if precision == "int8":
+            OnnxRuntimeBackend(eager.model, eager.window, threads=1, precision="int8", atol=1e-7)
+        else:
+            FastRegimeVector(eager.model, eager.window, "onednn", atol=1e-7, precision="bf16")
+    with pytest.raises(InputError, match="precision"):
+        OnnxRuntimeBackend(eager.model, eager.window, precision="int4")
+    with pytest.raises(InputError, match="precision"):
+        FastRegimeVector(eager.model, eager.window, "aoti", precision="bf16")

@@ -14,6 +14,6 @@ from typing import Literal
 
 Preset = Literal["tiny", "default"]
 Target = Literal["window", "next"]
-Backend = Literal["torch", "torch-eager", "torch-aoti", "onnxruntime"]
+Backend = Literal["torch", "torch-eager", "torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8"]
 Signals = Literal["components", "synergy"]  # algospace.runtime.detect.SOURCES
 Instrument = Literal["ES", "MES"]  # what the runtime trades (sim.market.FUTURES)

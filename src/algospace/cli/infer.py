@@ -26,7 +26,7 @@ def infer_rde_cmd(
     data: Annotated[str, typer.Option("--data", help="Bar file (CSV/Parquet, 1- or 30-minute) or a sample name.")] = "spy-1m",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     backend: Annotated[
-        Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti or onnxruntime (see docs/rde.md).")
+        Backend, typer.Option("--backend", help="torch (default), torch-eager, torch-aoti, torch-bf16, onnxruntime or onnxruntime-int8 (see docs/runtime.md).")
     ] = "torch",
     read: ro.ReadOptions = ro.ReadOptions(),
 ) -> None:

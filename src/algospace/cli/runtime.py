@@ -19,7 +19,7 @@ ModelsOpt = Annotated[Path, typer.Option("--models", help="Directory holding rde
 InstrumentOpt = Annotated[Instrument, typer.Option("--instrument", help="Traded instrument: ES or MES (SPY data runs as the x10 proxy).")]
 SignalsOpt = Annotated[Signals, typer.Option("--signals", help=SIGNALS_HELP)]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
-RdeBackendOpt = Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start, lowest tail latency), onnxruntime, torch-eager.")]
+RdeBackendOpt = Annotated[Backend, typer.Option("--rde-backend", help="RDE backend: torch (default), torch-aoti (compiles ~10-25 s at start), onnxruntime, torch-bf16 / onnxruntime-int8 (lower precision, approximate: docs/runtime.md), torch-eager.")]
 
 
 def _runtime(data: str, models: Path, out: Path, device: str, instrument: str, signals: str, trade_from: str | None,

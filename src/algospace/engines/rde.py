@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "torch-eager", "torch-aoti", "onnxruntime")
+BACKENDS = ("torch", "torch-eager", "torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8")
 
 
 class RegimeDetectionEngine:
@@ -83,7 +83,13 @@ class RegimeDetectionEngine:
           - "torch-eager": plain eager PyTorch.
           - "torch-aoti": PyTorch AOTInductor, compiled at load (CPU, needs a C++ compiler,
             10-25 s): the fastest PyTorch path for single windows.
+          - "torch-bf16": the oneDNN path in bfloat16 (CPU with AVX512-BF16 or AMX): an
+            approximation of the fp32 model checked at load within its own tolerance
+            (`engines.torch_fast.BF16_ATOL`); opt-in (docs/runtime.md says why).
           - "onnxruntime": ONNX Runtime (CPU, extra `onnx`).
+          - "onnxruntime-int8": ONNX Runtime on a dynamically int8-quantized graph (CPU, extra
+            `onnx`): faster GEMMs, an approximation of the fp32 model checked at load within its
+            own tolerance (`engines.onnx_backend.INT8_ATOL`); opt-in (docs/runtime.md says why).
         `threads`: intra-op CPU threads per call, for every backend (default: the config's
         `engine.threads`: one thread for a single window, which keeps p99 low when other
         processes load the cores, and every core for a batch). The caller's own
@@ -112,21 +118,23 @@ class RegimeDetectionEngine:
             raise ArtifactError(f"RDE artifact {path}: {exc}") from exc
         engine.allow_spec_mismatch = allow_spec_mismatch
         engine.threads = resolve_policy(threads)  # before the backends: ORT sessions and AOTI code fix their threads
-        if backend == "onnxruntime":
-            engine.use_onnxruntime()
+        if backend in ("onnxruntime", "onnxruntime-int8"):
+            engine.use_onnxruntime(precision="int8" if backend.endswith("int8") else "fp32")
         elif backend == "torch-aoti":
             engine.use_torch_fast("aoti")
+        elif backend == "torch-bf16":
+            engine.use_torch_fast("onednn", precision="bf16")
         elif backend == "torch" and dev.type == "cuda":
             engine.use_cuda_graph()
         elif backend == "torch" and dev.type == "cpu":
             engine.use_torch_fast("onednn", required=False)
         return engine
 
-    def use_torch_fast(self, mode: str = "onednn", required: bool = True) -> bool:
+    def use_torch_fast(self, mode: str = "onednn", required: bool = True, precision: str = "fp32") -> bool:
         """Serve CPU windows of the trained length with a fast PyTorch path (`engines.torch_fast`):
         "onednn" (instant; single windows and batches) or "aoti" (compiled, 10-25 s; single
-        windows, batches on oneDNN). With `required=False` a path that cannot be built is
-        logged and eager PyTorch stays."""
+        windows, batches on oneDNN); `precision="bf16"` runs the oneDNN path in bfloat16. With
+        `required=False` a path that cannot be built is logged and eager PyTorch stays."""
         from algospace.engines.torch_fast import FastRegimeVector
 
         if self.device.type != "cpu":
@@ -134,7 +142,7 @@ class RegimeDetectionEngine:
         try:
             # AOTI bakes its OpenMP thread count into the code it writes: the single-window count.
             with aoti_threads(self.threads.single) if mode == "aoti" else contextlib.nullcontext():
-                self._runner = FastRegimeVector(self.model, self.window, mode)
+                self._runner = FastRegimeVector(self.model, self.window, mode, precision=precision)
         except Exception as exc:  # an optional accelerator: any failure to build it means eager
             if required:
                 raise
@@ -142,9 +150,10 @@ class RegimeDetectionEngine:
             self._runner = None
         return self._runner is not None
 
-    def use_onnxruntime(self, threads: int | None = None) -> None:
+    def use_onnxruntime(self, threads: int | None = None, precision: str = "fp32") -> None:
         """Run inference with ONNX Runtime on the same (verified) weights; CPU only. `threads`
         fixes one intra-op thread count for every call; by default `self.threads` applies.
+        `precision="int8"` quantizes the graph's GEMM weights to int8 (engines.onnx_backend).
 
         The graph is built for the trained window length; windows of another T run on PyTorch.
         """
@@ -154,7 +163,7 @@ class RegimeDetectionEngine:
             raise InputError(f"backend='onnxruntime' runs on the CPU; this engine is on {self.device}. Load with device='cpu'.")
         self._runner = OnnxRuntimeBackend(
             self.model, window=self.window, threads=threads or self.threads.single,
-            batch_threads=threads or threads_for(self.threads, 2),
+            batch_threads=threads or threads_for(self.threads, 2), precision=precision,
         )
 
     def use_cuda_graph(self) -> bool:
@@ -170,7 +179,8 @@ class RegimeDetectionEngine:
     @property
     def backend(self) -> str:
         """What serves single windows of the trained length: "torch-eager", "torch+onednn",
-        "torch+cuda-graph", "torch-aoti" or "onnxruntime" (other shapes run eager PyTorch)."""
+        "torch+cuda-graph", "torch-aoti", "torch-bf16", "onnxruntime" or "onnxruntime-int8" (other shapes run
+        eager PyTorch)."""
         return "torch-eager" if self._runner is None else self._runner.name
 
     # --- properties ---------------------------------------------------------------------

@@ -25,6 +25,11 @@ engines.threads uses it for single windows because it keeps the tail down under 
 Batches (B > 1) of the same T run the oneDNN path in either mode: with all B*T rows in each
 GEMM it reaches ~90 % of the FLOP-limited rate at B = 256 where eager reaches 54-68 %.
 
+`precision="bf16"` (engine backend "torch-bf16", opt-in): the oneDNN path with bfloat16 weights
+and activations (AVX512-BF16 GEMMs; LayerNorm, softmax and the head in bf16 too), about twice
+the GEMM rate of fp32 in theory. It approximates the fp32 model, so its build-time parity check
+uses its own stated tolerance, `BF16_ATOL`, never the fp32 one.
+
 Each path is checked against the eager model at build (max abs diff <= atol, ~1e-7 seen).
 Only (B, window, F) float32 CPU input takes a fast path; any other T runs the eager model,
 so callers never get a wrong answer. The weights are a snapshot: rebuild after changing them.
@@ -50,6 +55,10 @@ from algospace.models.rde import RegimeVAE
 log = logging.getLogger(__name__)
 
 _GELU = 2  # TransformerEncoderLayer.activation_relu_or_gelu for "gelu"
+# bf16 keeps 8 bits of mantissa: regime vectors move by up to ~2.5e-2 on real SPY windows and ~8e-3 on
+# the load check's probe (default-size RDEs: docs/runtime.md, "RDE backends"); beyond this the path is broken.
+BF16_ATOL = 5e-2
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def _unsupported(model: RegimeVAE) -> str | None:
@@ -134,9 +143,15 @@ class FastRegimeVector:
     "onednn" or "eager" when neither applies); `accepts(x)` says whether x takes it.
     """
 
-    def __init__(self, model: RegimeVAE, window: int, mode: str = "auto", atol: float = 1e-5) -> None:
+    def __init__(self, model: RegimeVAE, window: int, mode: str = "auto", atol: float | None = None,
+                 precision: str = "fp32") -> None:
         if mode not in ("auto", "aoti", "onednn"):
             raise InputError(f"mode must be 'auto', 'aoti' or 'onednn'; got {mode!r}.")
+        if precision not in _DTYPES or (precision != "fp32" and mode != "onednn"):
+            raise InputError(f"precision must be 'fp32' or, with mode='onednn', 'bf16'; got {precision!r} with mode {mode!r}.")
+        self.precision = precision
+        self._dtype = _DTYPES[precision]
+        atol = atol if atol is not None else (1e-5 if precision == "fp32" else BF16_ATOL)
         if model.training:
             raise InputError("fast_regime_vector needs a model in eval mode (dropout off); call model.eval() first.")
         cfg = model.config
@@ -169,24 +184,26 @@ class FastRegimeVector:
         width = cfg.input_dim
         self.max_abs_diff = max(
             check_parity(lambda x: self._run(torch.from_numpy(x)), model.regime_vector, ((1, t, width),),
-                         atol=atol, what=f"{self.mode} fast path"),
+                         atol=atol, what=f"{self.mode} fast path ({precision})"),
             check_parity(lambda x: self._onednn(torch.from_numpy(x)), model.regime_vector, ((5, t, width),),
-                         atol=atol, what="oneDNN batch path"),
+                         atol=atol, what=f"oneDNN batch path ({precision})"),
         )
 
     def _build(self, model: RegimeVAE, t: int) -> None:
         """Snapshot the weights, reordered once for M = t rows (oneDNN's blocked layout)."""
 
+        dtype = self._dtype
+
         def pack(w: torch.Tensor) -> torch.Tensor:
-            return torch.ops.mkldnn._reorder_linear_weight(w.detach().contiguous(), t)
+            return torch.ops.mkldnn._reorder_linear_weight(w.detach().to(dtype).contiguous(), t)
 
         def vec(b: torch.Tensor) -> torch.Tensor:
-            return b.detach().clone().contiguous()
+            return b.detach().to(dtype).clone().contiguous()
 
         proj = model.input_projection
         self._w_in = pack(proj.weight)
         # The positions are added right after the projection: fold them with its bias into one residual term.
-        self._pos_bias = (proj.bias.detach() + model.pos_encoder.pe[:t]).contiguous()  # (t, d_model)
+        self._pos_bias = vec(proj.bias.detach() + model.pos_encoder.pe[:t])  # (t, d_model)
         self._layers = []
         for layer in model.transformer.layers:
             attn = layer.self_attn
@@ -206,6 +223,7 @@ class FastRegimeVector:
         t, d, h, hd = self._shape
         b = x.shape[0]
         linear = torch.ops.mkldnn._linear_pointwise
+        x = x.to(self._dtype)  # a no-op in fp32
         if b == 1:  # positions + bias fused into the projection as one residual term
             z = linear.binary(x.reshape(t, -1), self._pos_bias, self._w_in, None, "add")  # (t, d)
         else:  # no (B*t, d) copy of the positions: one broadcast add instead
@@ -219,11 +237,13 @@ class FastRegimeVector:
             f = linear(z, w_1, b_1, "gelu", [], "none")  # (B*t, d_ff), exact (erf) GELU
             z = F.layer_norm(linear.binary(f, z, w_2, b_2, "add"), (d,), g2, be2, eps2)  # norm2(z + ff)
         w1, b1, w2, b2 = self._head
-        return F.linear(F.relu(F.linear(z.view(b, t, d).mean(1), w1, b1)), w2, b2)  # (B, latent)
+        return F.linear(F.relu(F.linear(z.view(b, t, d).mean(1), w1, b1)), w2, b2).float()  # (B, latent)
 
     @property
     def name(self) -> str:
-        """The engine's name for this path: "torch-aoti", "torch+onednn" or "torch-eager"."""
+        """The engine's name for this path: "torch-aoti", "torch+onednn", "torch-bf16" or "torch-eager"."""
+        if self.precision == "bf16" and self.mode == "onednn":
+            return "torch-bf16"
         return {"aoti": "torch-aoti", "onednn": "torch+onednn"}.get(self.mode, "torch-eager")
 
     def accepts(self, x: Any) -> bool:

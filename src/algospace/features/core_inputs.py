@@ -107,22 +107,56 @@ def core_inputs(frames: CoreFrames, signal_times: pd.DatetimeIndex) -> tuple[np.
 class CoreInputStream:
     """Streaming twin of `core_inputs`: feed each closed 30-minute bar and each closed 5-minute
     bar (a 30-minute bar before the 5-minute bars that open at or after its close); `current()`
-    gives (m30, m5, lvn) for a signal on the latest 5-minute bar, or None in warm-up."""
+    gives (m30, m5, lvn) for a signal on the latest 5-minute bar, or None in warm-up.
+
+    Two ways to feed it, with identical results (tested): `update_30m` / `update_5m` with bars
+    (the stream computes the raw indicator rows itself), or `push_30m` / `push_5m` with the raw
+    rows the synergy detector already computed for the same bars (`SynergyDetector.last_raw30`,
+    `last_raw5`): the runtime's path, which computes each bar's indicators once, not twice.
+    """
 
     def __init__(self, p30: Matrix30mParams | None = None, p5: Matrix5mParams | None = None) -> None:
         self._a30 = Matrix30mAssembler(p30)
         self._a5 = Matrix5mAssembler(p5)
         self._clip = self._a30.params.clip
+        self._checked: dict[int, object] = {}  # minutes -> the params object last found equal to ours
         self._m30: np.ndarray | None = None
         self._m5: np.ndarray | None = None
         self._lvn: np.ndarray | None = None
 
+    @property
+    def params(self) -> tuple[Matrix30mParams, Matrix5mParams]:
+        return self._a30.params, self._a5.params
+
     def update_30m(self, bar: Any) -> None:
-        self._m30 = self._a30.update(bar)
-        self._lvn = lvn_summary(self._a30.raw, self._clip) if self._a30.raw is not None else None
+        self._set_30m(self._a30.update(bar))
 
     def update_5m(self, bar: Any) -> None:
         self._m5 = self._a5.update(bar)
+
+    def push_30m(self, raw: dict[str, float], params: Matrix30mParams) -> None:
+        """The raw 30-minute row (`raw_30m` columns) of the next closed bar, computed under `params`."""
+        self._check(30, params, self._a30.params)
+        self._set_30m(self._a30.push_raw(raw))
+
+    def push_5m(self, raw: dict[str, float], params: Matrix5mParams) -> None:
+        """The raw 5-minute row (`raw_5m` columns) of the next closed bar, computed under `params`."""
+        self._check(5, params, self._a5.params)
+        self._m5 = self._a5.push_raw(raw)
+
+    def _check(self, minutes: int, params: object, ours: object) -> None:
+        if self._checked.get(minutes) is params:
+            return
+        if params != ours:
+            raise InputError(
+                f"CoreInputStream: {minutes}-minute rows were computed with other indicator parameters ({params!r}) than "
+                f"this stream's ({ours!r}); build the stream with the detector's parameters (SynergyParams.m30 / .m5)."
+            )
+        self._checked[minutes] = params
+
+    def _set_30m(self, m30: np.ndarray | None) -> None:
+        self._m30 = m30
+        self._lvn = lvn_summary(self._a30.raw, self._clip) if self._a30.raw is not None else None
 
     def current(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         if self._m30 is None or self._m5 is None or self._lvn is None or not np.isfinite(self._lvn).all():

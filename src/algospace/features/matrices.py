@@ -382,8 +382,13 @@ class _Assembler:
 
     def update(self, bar: Any) -> np.ndarray | None:
         """Add one closed bar; return the scaled window, or None in warm-up."""
-        self.raw = self._raw.update(bar)
-        return self._push(np.array(type(self)._scale(self.raw, self.params), dtype=np.float64))
+        return self.push_raw(self._raw.update(bar))
+
+    def push_raw(self, raw: dict[str, float]) -> np.ndarray | None:
+        """Add the raw indicator row of one closed bar that another stream computed (the synergy
+        detector's rows, same parameters); return the scaled window, or None in warm-up."""
+        self.raw = raw
+        return self._push(np.array(type(self)._scale(raw, self.params), dtype=np.float64))
 
 
 class Matrix30mAssembler(_Assembler):

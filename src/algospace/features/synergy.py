@@ -444,6 +444,10 @@ class SynergyDetector:
         self._last5: pd.Timestamp | None = None
         self._bars5: list[tuple[float, float]] = []  # (high, low) of the last 3 bars (formation sizes)
         self.last_signals: list[SynergyEvent] = []  # component signals visible on the last 5-minute bar (detect_signals)
+        # the raw indicator rows of the last bars fed (`raw_30m` / `raw_5m` columns): the decision core's
+        # matrices are scaled from these (CoreInputStream.push_30m / push_5m), not computed a second time
+        self.last_raw30: dict[str, float] | None = None
+        self.last_raw5: dict[str, float] | None = None
 
     def update(self, bar: Any, minutes: int) -> SynergyEvent | None:
         """Dispatch on the bar length: 30 -> `update_30m`, 5 -> `update_5m`."""
@@ -465,13 +469,14 @@ class SynergyDetector:
                 f"{self._last5}; feed each 30-minute bar as soon as it closes, before later 5-minute bars."
             )
         raw = self._r30.update(bar)
+        self.last_raw30 = raw
         self._pending.append((close.value, ts, raw))
 
     def update_5m(self, bar: Any) -> SynergyEvent | None:
         ts, _o, h, lo, _c, _v = read_bar(bar, "SynergyDetector.update_5m")
         if ts is None:
             raise InputError("SynergyDetector.update_5m needs the bar's timestamp (row name or 'timestamp' key).")
-        raw5 = self._r5.update(bar)  # validates order and values
+        raw5 = self.last_raw5 = self._r5.update(bar)  # validates order and values
         self._t += 1
         self._last5 = ts
         t = self._t

@@ -16,7 +16,7 @@ import numpy as np
 from algospace.data import Instrument
 from algospace.errors import InputError
 from algospace.runtime.bus import EventBus
-from algospace.runtime.events import BarClosed, DecisionMade, OrderPlaced, SignalDetected
+from algospace.runtime.events import BarClosed, DecisionMade, IndicatorsUpdated, OrderPlaced, SignalDetected
 from algospace.sim import PropFirmAccount
 from algospace.sim.fills import REWARD_RISK_RANGE, STOP_MULT_RANGE, ticks_for
 
@@ -75,8 +75,10 @@ class RiskOnlyDecider:
 class ModelDecider:
     """The decision core qualifies the signal (MC dropout), the M-RMS sizes it, the gate decides.
 
-    Keeps its own streaming state: the RDE's regime features (a window of the last T rows) and the
-    core's matrices, both fed from `BarClosed` events before the signals of the same bar arrive.
+    Keeps its own streaming state, fed before the signals of the same bar arrive: the RDE's regime
+    features (a window of the last T rows, from 30-minute `BarClosed` events) and the core's
+    matrices, scaled from the signal stage's raw indicator rows (`IndicatorsUpdated`: the
+    indicators the synergy detector computed for the bar, not computed again).
     """
 
     def __init__(self, bus: EventBus, models: Any, instrument: Instrument) -> None:
@@ -87,17 +89,20 @@ class ModelDecider:
         self._rows: deque[np.ndarray] = deque(maxlen=models.rde.window)
         self._inputs = CoreInputStream()
         bus.subscribe(BarClosed, self._on_bar)
+        bus.subscribe(IndicatorsUpdated, self._on_indicators)
 
     def _on_bar(self, bar: BarClosed) -> None:
-        row = {"timestamp": bar.time, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
-               "volume": bar.volume}
         if bar.minutes == 30:
-            feats = self._features.update(row)
+            # the stream's numpy entry (no per-bar pandas Series): the same row `update` wraps
+            feats = self._features.update_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
             if feats is not None:
-                self._rows.append(feats.to_numpy(np.float32))
-            self._inputs.update_30m(row)
-        elif bar.minutes == 5:
-            self._inputs.update_5m(row)
+                self._rows.append(feats.astype(np.float32))
+
+    def _on_indicators(self, ev: IndicatorsUpdated) -> None:
+        if ev.minutes == 30:
+            self._inputs.push_30m(ev.row, ev.params)
+        elif ev.minutes == 5:
+            self._inputs.push_5m(ev.row, ev.params)
 
     def regime_vector(self) -> np.ndarray | None:
         if len(self._rows) < (self._rows.maxlen or 0):

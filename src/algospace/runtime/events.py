@@ -49,6 +49,18 @@ class BarClosed(Event):
 
 
 @dataclass(frozen=True)
+class IndicatorsUpdated(Event):
+    """The synergy detector's raw indicator row of a closed 5- or 30-minute bar (`features.matrices`
+    raw_5m / raw_30m columns) and the parameters it was computed with. Published before the bar's
+    signals; the decision core's matrices are scaled from it, so each bar's indicators run once."""
+
+    minutes: int
+    time: pd.Timestamp  # bar open
+    row: dict[str, float] = field(repr=False)
+    params: Any = field(repr=False)  # Matrix30mParams or Matrix5mParams
+
+
+@dataclass(frozen=True)
 class SignalDetected(Event):
     time: pd.Timestamp  # open of the 5-minute bar the signal completed on
     entry_time: pd.Timestamp  # that bar's close: the earliest entry

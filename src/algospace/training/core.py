@@ -107,7 +107,8 @@ def choose_threshold(confidence: np.ndarray, execute: np.ndarray, r: np.ndarray,
 
 
 def _run_key(cfg: CoreTrainConfig, data: CoreData, upstream: dict[str, Any]) -> str:
-    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "threads", "device"})
+    # the budget and the epoch cap may change between an interrupted run and its resumption (as for train mrms)
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_epochs", "threads", "device"})
     # the rows themselves, not only the bars: a checkpoint from another labelling never resumes
     h = hashlib.sha256(data.r.tobytes())
     for k in INPUT_NAMES:
