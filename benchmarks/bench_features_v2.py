@@ -3,8 +3,8 @@
 - Batch: `transform` of the whole bundled SPY sample (9,780 30-minute bars; version 2 also reads
   its ~293,000 1-minute bars), best of `--repeat`, spec fitted on 2017.
 - Stream: one 30-minute bar's cost in the live path, per bar over `--bars` bars after warm-up:
-  version 1 `update(bar)`; version 2 the bar's `add_minute` calls (as the runtime feeds them)
-  plus `update(bar)`. p50 and p99 in milliseconds, and the ratio v2 / v1.
+  version 1 `update_values`; version 2 the bar's `add_minute_values` calls plus `update_values`
+  (the numpy entries the runtime's ModelDecider calls). p50 and p99 in milliseconds, and the ratio v2 / v1.
 
     nice -n 10 .venv/bin/python benchmarks/bench_features_v2.py [--bars 600] [--repeat 2]
 """
@@ -28,17 +28,18 @@ from bench_features import _best  # the best-of-n timer of the version-1 benchma
 def _stream_costs(spec: FeatureSpec, bars30: pd.DataFrame, minutes: pd.DataFrame, n: int) -> np.ndarray:
     """Seconds per 30-minute bar (its minutes fed first for version 2), for the n bars after warm-up."""
     stream = spec.stream()
-    m_idx, m_rows = minutes.index, [dict(timestamp=t, **r) for t, r in zip(minutes.index, minutes.to_dict("records"))]
-    b_rows = [dict(timestamp=t, **r) for t, r in zip(bars30.index, bars30.to_dict("records"))]
-    ends = np.searchsorted(m_idx.as_unit("ns").asi8, (bars30.index + pd.Timedelta(minutes=30)).as_unit("ns").asi8)
+    cols = ["open", "high", "low", "close", "volume"]
+    m_ts, m_val = list(minutes.index), minutes[cols].to_numpy(np.float64)
+    b_ts, b_val = list(bars30.index), bars30[cols].to_numpy(np.float64)
+    ends = np.searchsorted(minutes.index.as_unit("ns").asi8, (bars30.index + pd.Timedelta(minutes=30)).as_unit("ns").asi8)
     out, j = [], 0
-    for i, row in enumerate(b_rows[: LOOKBACK - 1 + n]):
+    for i in range(LOOKBACK - 1 + n):  # the runtime's numpy entries (runtime/deciders.py ModelDecider)
         t0 = time.perf_counter()
         if spec.needs_minute_bars:
             while j < ends[i]:
-                stream.add_minute(m_rows[j])
+                stream.add_minute_values(m_ts[j], m_val[j])
                 j += 1
-        stream.update(row)
+        stream.update_values(b_ts[i], b_val[i])
         out.append(time.perf_counter() - t0)
     return np.asarray(out[LOOKBACK - 1 :])
 
@@ -64,7 +65,7 @@ def main() -> None:
     s2 = _stream_costs(v2, part, mins, args.bars) * 1e3
     for q in (50, 99):
         a, b = np.percentile(s1, q), np.percentile(s2, q)
-        print(f"| stream, one 30-minute bar, p{q} ({args.bars} bars; v2 incl. its ~30 add_minute) | {a:.2f} ms | {b:.2f} ms | {b / a:.2f} |")
+        print(f"| stream, one 30-minute bar, p{q} ({args.bars} bars; v2 incl. its ~30 add_minute_values) | {a:.2f} ms | {b:.2f} ms | {b / a:.2f} |")
 
 
 if __name__ == "__main__":

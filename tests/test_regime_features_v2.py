@@ -159,3 +159,18 @@ def test_v1_artifacts_saved_before_v2_load_and_give_the_same_features(tmp_path, 
     assert refit.fingerprint == golden["fingerprint"]
     again = FeatureSpec.load(refit.save(tmp_path / "v1.json"))
     np.testing.assert_array_equal(again.transform(spy30.iloc[lo:hi]).to_numpy(), feats.to_numpy())
+
+
+def test_v2_is_causal_and_streams_equal_batch_on_synthetic_jumpy_minutes() -> None:
+    """The hard synthetic set (jumps, 1-minute autocorrelation, volume coupling): causal, stream == batch."""
+    from algospace.evaluation.synthetic_hard import generate_hard_regime_bars
+
+    minutes, _ = generate_hard_regime_bars(days=40, seed=3)
+    minutes.attrs["instrument"] = "SPY"  # its sessions (09:30-16:00 New York) align the 30-minute bars
+    bars = make_bars(minutes, 30, "SPY")
+    spec = FeatureSpec.default(2).fit(bars.iloc[:350], minute_bars=minutes)
+    part = minutes.iloc[30 * 200 :]
+    last_minutes = [i for i in range(len(part)) if (part.index[i].minute % 30) == 29]
+    assert_causal(lambda m: spec.transform(m, scaled=False), part, cuts=[last_minutes[LOOKBACK + 1], last_minutes[250]])
+    batch = spec.transform(part)
+    np.testing.assert_allclose(spec.stream().update_many(part).to_numpy(), batch.to_numpy(), rtol=0, atol=1e-9)

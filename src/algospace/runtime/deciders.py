@@ -92,10 +92,8 @@ class ModelDecider:
         bus.subscribe(IndicatorsUpdated, self._on_indicators)
 
     def _on_bar(self, bar: BarClosed) -> None:
-        if bar.minutes == 1 and self.needs_minute_bars:
-            row = {"timestamp": bar.time, "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
-                   "volume": bar.volume}
-            self._features.add_minute(row)  # feature spec v2: the 30-minute bar's row reads its minutes
+        if bar.minutes == 1 and self.needs_minute_bars:  # feature spec v2: the 30-minute bar's row reads its minutes
+            self._features.add_minute_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
         if bar.minutes == 30:
             # the stream's numpy entry (no per-bar pandas Series): the same row `update` wraps
             feats = self._features.update_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))

@@ -72,9 +72,15 @@ class FeatureStream:
         Feed every minute of a 30-minute bar before that bar's `update`; older minutes that no
         bar took are dropped at each update.
         """
-        ts, *values = self._minute_clock.read(bar)
+        ts, *values = read_bar(bar, "FeatureStream.add_minute", need_time=True)
+        self.add_minute_values(ts, np.array(values, dtype=np.float64))
+
+    def add_minute_values(self, ts: pd.Timestamp, values: np.ndarray) -> None:
+        """Like `add_minute` but takes [open, high, low, close, volume] (the runtime's numpy entry)."""
+        check_bar_values("FeatureStream.add_minute", ts, *values.tolist())
+        self._minute_clock.check(ts)
         self._pending_ns.append(pd.Timestamp(ts).as_unit("ns").value)
-        self._pending.append(values)
+        self._pending.append(values.tolist())
         self._fed_minutes = True
 
     def _bar_sums(self, ts: pd.Timestamp, minute_bars: pd.DataFrame | None) -> np.ndarray | None:
