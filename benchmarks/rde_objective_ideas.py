@@ -1,71 +1,180 @@
-"""Objective ideas: does a predictive target (the summary of the NEXT H bars) separate regimes
-better than the window's own summary? A small model (d_model 64, 2 layers), the same budget
-for each target, the synthetic 4-regime data of `eval rde`, k-means scored as there.
+"""Objective and pooling grid for the RDE (issue 14): which read-out and objective keep switches sharp?
 
-    SEED=0 .venv/bin/python benchmarks/rde_objective_ideas.py T H EPOCHS current,future,both
+Every option trains the same small RDE (the real `fit_rde`, so what is measured is what ships)
+on the same synthetic bars of `eval rde`, then its regime vectors are read three ways, each
+fitted on the training part and scored on the held-out test bars exactly as `eval rde` does:
+k-means (k = number of regimes), and the latent HMM, jump and k-means filters
+(`evaluation/latent_filter.py`). The forward-filtered HMM and the online jump model on the
+bars' own observations are printed once per set and seed for reference.
 
-Results are in docs/rde.md; the real pipeline is `algospace eval rde --target next`.
+    PYTHONPATH=src nice -n 10 python benchmarks/rde_objective_ideas.py --sets basic,hard --seeds 0,1 \
+        --options mean,last,ewm,attention,next,next+ewm --epochs 6 --out runs/pool_grid.jsonl
+
+Options are names in OPTIONS (a `+` joins several). Results: one JSON line per (set, seed,
+option) in --out (appended as they finish), and a table at the end. docs/rde.md has the results.
 """
-import os
-import sys
+
+from __future__ import annotations
+
+import argparse
+import json
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from algospace.evaluation.synthetic import generate_regime_bars
-from algospace.evaluation.rde_eval import _kmeans_scores
+from algospace.data.session_bars import session_bars
+from algospace.evaluation.causal_baselines import baseline_states
+from algospace.evaluation.latent_filter import LatentRegimeFilter
+from algospace.evaluation.metrics import regime_scores
+from algospace.evaluation.rde_eval import SYNTHETIC_SETS, _kmeans_labels
 from algospace.features.regime.window import window_view
-from algospace.models.rde import RDEConfig, RegimeVAE
-from algospace.training.rde import prepare_rde_data
+from algospace.training.rde import RDEData, _windows_by_split, fit_rde, prepare_rde_data
 from algospace.training.rde_config import RDETrainConfig
-SEED = int(os.environ.get("SEED", 0))
-torch.set_num_threads(2)
-T = int(sys.argv[1]) if len(sys.argv) > 1 else 24
-H = int(sys.argv[2]) if len(sys.argv) > 2 else 12
-EPOCHS = int(sys.argv[3]) if len(sys.argv) > 3 else 8
-bars, truth = generate_regime_bars(days=400, seed=0)
-data = prepare_rde_data(bars, "SPY", RDETrainConfig.preset("default", window=T))
-feats = data.features
-v = feats.to_numpy(np.float32)
-val_start, test_start = data.boundaries["val"], data.boundaries["test"]
-idx = feats.index
-n = len(v)
-def summ(w):  # (N, L, F) -> (N, 2F)
-    return np.concatenate([w.mean(1), w.std(1)], 1).astype(np.float32)
-X = window_view(v, T)                       # window ending at bar T-1+i
-ends = idx[T - 1:]
-cur = summ(X)
-fut_w = window_view(v, H)                    # window ending at bar H-1+j -> future of window i is j = i+T
-fut = np.full_like(cur, np.nan)
-m = len(X) - H
-fut[:m] = summ(fut_w[T:T + m])  # fut_w[j] = rows j..j+H-1: the H bars after window i start at row i+T
-train_sel = np.flatnonzero((ends < val_start) & ~np.isnan(fut).any(1))
-# a training window's future must also lie in the training part
-train_sel = train_sel[train_sel + H < np.searchsorted(ends, val_start)]
-train_sel = train_sel[::2]
-def run(target_name):
-    torch.manual_seed(SEED)
-    model = RegimeVAE(RDEConfig(input_dim=v.shape[1], d_model=64, n_heads=4, n_layers=2, d_ff=256, head_hidden=64, decoder_hidden=64))
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
-    tgt = {"current": cur, "future": fut, "both": np.where(np.isnan(fut), cur, 0.5 * (cur + fut))}[target_name]
-    xs, ys = torch.from_numpy(np.ascontiguousarray(X[train_sel])), torch.from_numpy(tgt[train_sel])
-    gen = torch.Generator().manual_seed(SEED)
-    t0 = time.time()
-    for ep in range(EPOCHS):
-        model.train(); order = torch.randperm(len(xs), generator=gen)
-        beta = 0.01 * min(1.0, (ep + 1) / 3)
-        for b in range(0, len(xs), 64):
-            i = order[b:b + 64]
-            mu, lv, rec = model(xs[i])
-            loss = F.mse_loss(rec, ys[i]) + beta * (-0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp(), -1)).mean()
-            opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+
+# The small model of the grid: d_model 64, 2 layers (the earlier target comparison used it too).
+SMALL = {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 256, "head_hidden": 64, "decoder_hidden": 64}
+
+# option name -> training-config overrides (model fields under "model").
+OPTIONS: dict[str, dict[str, Any]] = {
+    "mean": {},
+    "window": {},
+    "last": {"model": {"pooling": "last"}},
+    "ewm": {"model": {"pooling": "ewm", "pool_halflife": 8.0}},
+    "ewm4": {"model": {"pooling": "ewm", "pool_halflife": 4.0}},
+    "attention": {"model": {"pooling": "attention"}},
+    "next": {"target": "next"},
+    "contrast": {"contrastive": 1.0},
+    "contrast.1": {"contrastive": 0.1},
+}
+
+
+def option_config(name: str, window: int, epochs: int, seed: int, minutes: float) -> RDETrainConfig:
+    """The training config of an option (a `+` joins several, e.g. next+ewm+contrast)."""
+    model: dict[str, Any] = dict(SMALL)
+    top: dict[str, Any] = {}
+    for part in name.split("+"):
+        over = OPTIONS[part]
+        model.update(over.get("model", {}))
+        top.update({k: v for k, v in over.items() if k != "model"})
+    return RDETrainConfig.preset(
+        "default", model=model, window=window, max_epochs=epochs, kl_anneal_epochs=min(3, epochs), lr=1e-3,
+        patience=epochs, max_minutes=minutes, seed=seed, threads=1, **top,
+    )
+
+
+def with_horizon(base: RDEData, cfg: RDETrainConfig) -> RDEData:
+    """The same features re-windowed for this config's target horizon (features are computed once)."""
+    windows, ends, targets = _windows_by_split(base.features, cfg.window, cfg.stride, base.boundaries, cfg.target_horizon)
+    return RDEData(spec=base.spec, features=base.features, windows=windows, window_ends=ends, boundaries=base.boundaries,
+                   data_fingerprint=base.data_fingerprint, date_range=base.date_range, bars_30m=base.bars_30m,
+                   instrument=base.instrument, targets=targets)
+
+
+def base_data(bars: pd.DataFrame, cfg: RDETrainConfig, feature_version: int) -> RDEData:
+    """Features and windows of the synthetic bars; version 2 reads the 1-minute bars as well."""
+    if feature_version == 1:
+        return prepare_rde_data(bars, "SPY", cfg)
+    from algospace.features import FeatureSpec
+
+    bars30 = session_bars(bars, 30, "SPY")
+    n = len(bars30)
+    i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
+    boundaries = {"val": bars30.index[i_val], "test": bars30.index[i_test]}
+    spec = FeatureSpec.default(feature_version).fit(bars30.iloc[:i_val], minute_bars=bars.loc[bars.index < boundaries["val"]])
+    features = spec.transform(bars30, minute_bars=bars)
+    windows, ends, targets = _windows_by_split(features, cfg.window, cfg.stride, boundaries, cfg.target_horizon)
+    return RDEData(spec=spec, features=features, windows=windows, window_ends=ends, boundaries=boundaries,
+                   data_fingerprint="", date_range=(str(bars30.index[0]), str(bars30.index[-1])), bars_30m=n,
+                   instrument="SPY", targets=targets)
+
+
+def vectors_of(model: torch.nn.Module, features: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Causal regime vectors: the window ending at each bar (from bar window-1 on)."""
+    values = features.to_numpy(np.float32)
+    view = window_view(values, window)
     model.eval()
     with torch.inference_mode():
-        vec = torch.cat([model.regime_vector(torch.from_numpy(np.ascontiguousarray(X[i:i + 512]))) for i in range(0, len(X), 512)]).numpy()
-    s = _kmeans_scores(pd.DataFrame(vec, index=ends), truth, val_start, test_start, 4, 0)
-    print(f"T={T} H={H} target={target_name:8s} epochs={EPOCHS} {time.time() - t0:5.0f}s  bal.acc {s['balanced_accuracy']:.3f} ARI {s['adjusted_rand']:.3f} run {s['mean_run_length']:.1f}", flush=True)
-for name in sys.argv[4].split(",") if len(sys.argv) > 4 else ("current", "future"):
-    run(name)
+        out = torch.cat([model.regime_vector(torch.from_numpy(np.ascontiguousarray(view[i : i + 512])))
+                         for i in range(0, len(view), 512)]).numpy()
+    return pd.DataFrame(out, index=features.index[window - 1 :])
+
+
+def readouts(vectors: pd.DataFrame, truth: pd.Series, val_start: pd.Timestamp, test_start: pd.Timestamp,
+             k: int, seed: int) -> dict[str, dict[str, float]]:
+    """k-means, latent HMM filter and latent jump filter, fitted before val_start, scored from test_start."""
+    test_idx, km = _kmeans_labels(vectors, val_start, test_start, k, seed)
+    labels = {"kmeans": km}
+    train = vectors.loc[vectors.index < val_start].to_numpy()
+    test = vectors.loc[vectors.index >= test_start].to_numpy()
+    for method in ("hmm", "jump", "kmeans"):
+        filt = LatentRegimeFilter(k, method, seed=seed).fit(train)
+        # causal row by row: filtering the test rows alone equals filtering all rows then cutting
+        # except for the filter's start; run it over every row and keep the test rows, as eval rde does.
+        labels[f"{method}_filter"] = filt.predict(vectors.to_numpy())[-len(test):]
+    y = truth.reindex(test_idx).to_numpy()
+    return {name: regime_scores(y, np.asarray(pred)) for name, pred in labels.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="basic,hard")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--options", default="mean,last,ewm,attention")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--minutes", type=float, default=4.0, help="wall-clock cap per training run")
+    ap.add_argument("--window", type=int, default=48)
+    ap.add_argument("--days", type=int, default=400)
+    ap.add_argument("--feature-version", type=int, default=1, help="feature spec version (2: with the 1-minute measures)")
+    ap.add_argument("--out", default="runs/pool_grid.jsonl")
+    ap.add_argument("--save-vectors", default=None, help="folder: also write each run's vectors and truth (parquet)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)  # 2 threads on 2 shared cores ran one step 20x slower (contention)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for set_name in args.sets.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            bars, truth = SYNTHETIC_SETS[set_name](days=args.days, seed=seed)
+            t0 = time.time()
+            base = base_data(bars, option_config("mean", args.window, args.epochs, seed, args.minutes), args.feature_version)
+            val_start, test_start = base.boundaries["val"], base.boundaries["test"]
+            k = int(truth.nunique())
+            states = baseline_states(session_bars(bars, 30, "SPY"), val_start, k, seed=seed)
+            ref = {}
+            for name in ("hmm", "jump"):
+                pred = states[name].loc[states[name].index >= test_start]
+                ref[name] = regime_scores(truth.reindex(pred.index).to_numpy(), pred.to_numpy().astype(int))
+            truth_run = regime_scores(truth.loc[truth.index >= test_start].to_numpy(), truth.loc[truth.index >= test_start].to_numpy())
+            print(f"[{set_name} seed {seed}] data {time.time() - t0:.0f}s; HMM {ref['hmm']['balanced_accuracy']:.3f} "
+                  f"jump {ref['jump']['balanced_accuracy']:.3f} truth run {truth_run['mean_run_length']:.1f}", flush=True)
+            for option in args.options.split(","):
+                cfg = option_config(option, args.window, args.epochs, seed, args.minutes)
+                data = with_horizon(base, cfg)
+                t1 = time.time()
+                result = fit_rde(data, cfg, checkpoint=None, progress=False)
+                seconds = time.time() - t1
+                vectors = vectors_of(result.model, base.features, cfg.window)
+                scores = readouts(vectors, truth, val_start, test_start, k, seed)
+                if args.save_vectors:
+                    folder = Path(args.save_vectors)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    frame = vectors.set_axis([f"v{i}" for i in range(vectors.shape[1])], axis=1)
+                    frame.assign(truth=truth.reindex(vectors.index), split=np.select(
+                        [vectors.index < val_start, vectors.index < test_start], [0, 1], 2)
+                    ).to_parquet(folder / f"{set_name}-{seed}-{option}-v{args.feature_version}.parquet")
+                row = {"set": set_name, "seed": seed, "option": option, "features": args.feature_version, "epochs": result.metrics["epochs"],
+                       "train_s": round(seconds, 1), "recon_vs_blind": result.metrics["test"]["recon_vs_blind"],
+                       "scores": scores, "baselines": ref, "truth_run": truth_run["mean_run_length"]}
+                rows.append(row)
+                with out.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                s = " ".join(f"{r}: {v['balanced_accuracy']:.3f}/{v['mean_run_length']:.0f}" for r, v in scores.items())
+                print(f"  {option:22s} {result.metrics['epochs']}ep {seconds:5.0f}s  {s}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

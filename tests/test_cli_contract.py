@@ -145,16 +145,18 @@ def test_bad_values_exit_2_and_missing_files_exit_1_with_one_line(capsys, tmp_pa
 
 
 def test_choice_lists_match_the_library():
-    from algospace.cli.choices import Backend, Features, Instrument, Preset, Signals, Target
+    from algospace.cli.choices import Backend, Features, Instrument, Pooling, Preset, Signals, Target
+    from algospace.models.rde import POOLINGS
     from algospace.engines.rde import BACKENDS
     from algospace.runtime.detect import SOURCES
     from algospace.sim.market import FUTURES
-    from algospace.training.rde_config import RDETrainConfig
+    from algospace.training.rde_config import RDEModelSize, RDETrainConfig
 
     assert get_args(Signals) == SOURCES and get_args(Instrument) == FUTURES
 
     assert get_args(Backend) == BACKENDS
     assert get_args(Target) == get_args(RDETrainConfig.model_fields["target"].annotation)
+    assert get_args(Pooling) == POOLINGS == get_args(RDEModelSize.model_fields["pooling"].annotation)
     assert get_args(Features) == get_args(RDETrainConfig.model_fields["features"].annotation)
     for preset in get_args(Preset):
         RDETrainConfig.preset(preset)

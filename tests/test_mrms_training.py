@@ -96,3 +96,17 @@ def test_training_observations_come_from_the_one_vector_builders(data, cfg):
         row = replay.current
         want = np.concatenate([synergy_vector(data.signals.events[row]), account_vector(replay.account.state())])
         np.testing.assert_array_equal(obs[i], want.astype(np.float32))
+
+
+def test_refit_on_validation_retrains_for_the_best_iteration_count(data, cfg):
+    plain = fit_mrms(data, cfg, progress=False)
+    rcfg = cfg.model_copy(update={"refit_on_validation": True})
+    a = fit_mrms(data, rcfg, progress=False)
+    b = fit_mrms(data, rcfg, progress=False)
+    best_it = next(r["iteration"] for r in plain.history if r.get("val_score") == plain.metrics["best_val_score"])
+    assert a.metrics["refit"] == {"iterations": best_it, "signals": len(data.rows["train"]) + len(data.rows["val"])}
+    assert any("in sample" in n for n in a.metrics["notes"])
+    assert [r["val_score"] for r in a.history if "val_score" in r] == [r["val_score"] for r in plain.history if "val_score" in r]
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k  # the refit is seeded too
+    assert any(not torch.equal(v, plain.model.state_dict()[k]) for k, v in a.model.state_dict().items())

@@ -50,12 +50,16 @@ def test_hmm_forward_filter_never_reads_ahead():
 
 def test_eval_cli_writes_results_and_plot(tmp_path):
     out = tmp_path / "eval"
-    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--no-spy", "--quiet", "--out", str(out)])
+    settings = tmp_path / "rde.yaml"  # --config: training settings over the preset; --pooling overrides one model field
+    settings.write_text("model: {d_model: 8, n_heads: 2}\ncontrastive: 0.5\n")
+    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--days", "80", "--no-spy", "--quiet", "--out", str(out),
+                                      "--config", str(settings), "--pooling", "ewm", "--threads", "1"])
     assert result.exit_code == 0, result.output
     res = json.loads((out / "results.json").read_text())
     assert set(res["synthetic"]) == {"basic", "hard"}
+    assert res["synthetic"]["basic"]["pooling"] == "ewm" and res["synthetic"]["basic"]["contrastive"] == 0.5
     for name, syn in res["synthetic"].items():
-        models = ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online")
+        models = ("rde", "rde_hmm_filter", "rde_jump_filter", "rde_kmeans_filter", "hmm_forward_filtered", "jump_model_online")
         for who in models:
             scores = syn[who]
             assert 0.0 <= scores["balanced_accuracy"] <= 1.0
@@ -79,6 +83,13 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
         assert scores["balanced_accuracy"] > 0.35 and scores["adjusted_rand"] > 0.05, (who, scores)
     assert "spy_walk_forward" not in res
     assert "balanced acc" in result.output and "jump model (online)" in result.output
+
+
+def test_eval_cli_refuses_a_config_file_that_is_not_a_mapping(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- 1\n- 2\n")
+    result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--no-spy", "--config", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "mapping" in result.output + str(result.exception)
 
 
 def test_eval_cli_rejects_an_unknown_set(tmp_path):

@@ -284,6 +284,7 @@ def test_horizon_without_next_target_is_a_config_error():
     from algospace.errors import ConfigError
 
     with pytest.raises(ConfigError, match="horizon"):
-        RDETrainConfig.preset("tiny", horizon=6)
+        RDETrainConfig.preset("tiny", target="window", horizon=6)
     assert RDETrainConfig.preset("default", target="next").target_horizon == 24
-    assert RDETrainConfig.preset("default").target_horizon == 0
+    assert RDETrainConfig.preset("default").target_horizon == 24  # 'next' is the default since issue 14
+    assert RDETrainConfig.preset("default", target="window").target_horizon == 0

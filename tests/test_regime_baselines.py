@@ -89,9 +89,12 @@ def test_latent_filter_is_causal_sums_to_one_and_flickers_less_than_per_bar_clus
     from sklearn.cluster import KMeans
 
     km = KMeans(2, n_init=10, random_state=0).fit(x[:600]).predict(x)
-    for method in ("hmm", "jump"):
+    for method in ("hmm", "jump", "kmeans"):
         labels = LatentRegimeFilter(2, method).fit(x[:600]).predict(x)
         assert mean_run_length(labels) > 2 * mean_run_length(km), method
+    sticky = LatentRegimeFilter(2, "kmeans").fit(x[:600])
+    np.testing.assert_allclose(sticky.predict_proba(x[:700]), sticky.predict_proba(x)[:700], atol=1e-12)
+    assert np.mean(sticky.predict(x[600:]) == states[600:]) in (pytest.approx(1, abs=0.1), pytest.approx(0, abs=0.1))
     with pytest.raises(InputError):
         filt.predict_proba(x[:, :1])
     with pytest.raises(InputError):

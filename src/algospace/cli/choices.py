@@ -14,6 +14,7 @@ from typing import Literal, get_args
 
 Preset = Literal["tiny", "default"]
 Target = Literal["window", "next"]
+Pooling = Literal["mean", "last", "ewm", "attention"]  # algospace.models.rde.POOLINGS
 Features = Literal["v1", "v2"]  # RDETrainConfig.features: the feature spec version
 Backend = Literal["torch", "torch-eager", "torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8"]
 Signals = Literal["components", "synergy"]  # algospace.runtime.detect.SOURCES

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from algospace.cli.choices import Features, Preset, RdeBackend, Target
+from algospace.cli.choices import Features, Pooling, Preset, RdeBackend, Target
 from algospace.io import atomic_write_text
 
 app = typer.Typer(help="Evaluate models honestly.\n\nExample: algospace eval rde --preset tiny --days 120", no_args_is_help=True)
@@ -23,12 +23,16 @@ def eval_rde_cmd(
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
     regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
-    target: Annotated[Target, typer.Option("--target", help="Decoder target of the synthetic model: window or next (see train rde).")] = "window",
+    target: Annotated[Optional[Target], typer.Option("--target", help="Decoder target of the synthetic model: window or next (default: the preset's; see train rde).")] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next.")] = None,
+    pooling: Annotated[Optional[Pooling], typer.Option("--pooling", help="Read-out of the encoded bars: mean, last, ewm or attention (default: the preset's).")] = None,
+    contrastive: Annotated[Optional[float], typer.Option("--contrastive", help="Weight of the temporal-contrastive term (0 = off; default: the preset's).")] = None,
     features: Annotated[
         Optional[Features], typer.Option("--features", help="Feature spec version: v1 (30-minute bars) or v2 (adds the 1-minute bars inside each bar). Default: the config's.")
     ] = None,
     device: Annotated[str, typer.Option("--device", help="Where the synthetic model trains: cpu (default), auto, cuda, cuda:N, mps.")] = "cpu",
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="torch CPU threads for training (1 is fastest on a shared machine).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="YAML of RDE training settings over the preset (e.g. 'model: {d_model: 64, n_layers: 2}'); the options above override it.")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/rde"),
     spy: Annotated[bool, typer.Option("--spy/--no-spy", help="Also the SPY walk-forward tests (volatility and 0/1 strategy).")] = True,
     spy_train_end: Annotated[str, typer.Option("--spy-train-end", help="SPY: every model is fitted on bars before this date; the walk-forward covers the rest.")] = "2018-01-01",
@@ -61,8 +65,15 @@ def eval_rde_cmd(
     from algospace.evaluation.rde_eval import MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_synthetic, synthetic_regime_eval
     from algospace.training.rde_config import RDETrainConfig
 
+    settings = _rde_settings_file(config)
+    # --config and --pooling change fields of the preset's model size; the rest stays the preset's
+    model = {**RDETrainConfig.preset(preset).model.model_dump(), **settings.pop("model", {})}
+    if pooling is not None:
+        model["pooling"] = pooling
     cfg = RDETrainConfig.preset_with_options(
-        preset, seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window, features=features
+        preset, **{**settings, **{k: v for k, v in dict(
+            seed=seed, device=device, target=target, horizon=horizon, max_minutes=max_minutes, window=window,
+            contrastive=contrastive, threads=threads, features=features).items() if v is not None}}, model=model,
     )
     sets = {"both": list(SYNTHETIC_SETS), "none": []}.get(regime_set, [regime_set])
     if any(s not in SYNTHETIC_SETS for s in sets):
@@ -76,6 +87,7 @@ def eval_rde_cmd(
         results["synthetic"][name] = {
             **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
             "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "features": cfg.features, "max_minutes": cfg.max_minutes,
+            "pooling": cfg.model.pooling, "contrastive": cfg.contrastive,
             "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
             "kmeans_information_ceilings": syn.ceilings,
         }
@@ -92,6 +104,25 @@ def eval_rde_cmd(
         results["plots"] += [str(out / "spy_strategies.png"), str(out / "spy_regimes.png")]
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}")
+
+
+def _rde_settings_file(path: Optional[Path]) -> dict[str, Any]:
+    """The RDE training settings of a YAML file (a mapping of RDETrainConfig fields); {} without one."""
+    if path is None:
+        return {}
+    import yaml
+
+    from algospace.errors import ConfigError, InputError
+
+    if not path.is_file():
+        raise InputError(f"--config {path}: no such file; give a YAML file of RDE training settings.")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config {path} is not valid YAML ({exc.__class__.__name__}); fix the file.") from exc
+    if not isinstance(values, dict) or not isinstance(values.get("model", {}), dict):
+        raise ConfigError(f"--config {path} must hold a mapping of RDE training settings (model: a mapping); found {type(values).__name__}.")
+    return dict(values)
 
 
 @app.command("core")
@@ -147,24 +178,63 @@ def eval_core_cmd(
 
 @app.command("mrms")
 def eval_mrms_cmd(
-    artifact: Annotated[Path, typer.Option("--artifact", help="A trained M-RMS artifact (algospace train mrms).")],
-    data: Annotated[str, typer.Option("--data", help="The data it was trained on (sample name or file): its split is rebuilt.")] = "spy-1m",
+    artifact: Annotated[Optional[Path], typer.Option("--artifact", help="Single split: evaluate this trained M-RMS artifact on its own test split (no retraining; --folds etc. ignored).")] = None,
+    data: Annotated[str, typer.Option("--data", help="Bars (sample name or file); SPY runs as the x10 ES proxy. With --artifact: the data it was trained on.")] = "spy-1m",
+    folds: Annotated[int, typer.Option("--folds", help="Walk-forward folds: consecutive test periods, each after an expanding training window.")] = 4,
+    test_fraction: Annotated[float, typer.Option("--test-fraction", help="Share of the signals (the last ones) covered by the folds' test periods.")] = 0.5,
+    preset: Annotated[Preset, typer.Option("--preset", help="M-RMS training preset per fold: tiny (seconds, tests) or default.")] = "default",
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget PER FOLD (wall clock).")] = None,
+    max_iterations: Annotated[Optional[int], typer.Option("--max-iterations", help="Override the preset's PPO iteration cap per fold.")] = None,
+    device: Annotated[str, typer.Option("--device", help="Where each fold trains: cpu (default, reproducible), auto, cuda, cuda:N, mps.")] = "cpu",
+    refit: Annotated[bool, typer.Option("--refit-variant", help="Also the variant 'M-RMS refit (train+val)': per fold a fresh policy trained on train + validation for the iteration count early stopping chose.")] = False,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Block-bootstrap resamples for the 90 % intervals.")] = 2000,
     block_days: Annotated[int, typer.Option("--block-days", help="Bootstrap block length in trading days.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and of the random-weights network.")] = 0,
-    out: Annotated[Path, typer.Option("--out", help="Folder for results.json and plots.")] = Path("runs/eval/mrms"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the training, the bootstrap and the random-weights network.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Folder for results.json, tables.md, the plot and each fold's artifact (foldK/mrms).")] = Path("runs/eval/mrms"),
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Compare the trained M-RMS with the sizing rules traders use, out of sample.
+    """Compare the trained M-RMS with the sizing rules traders use, walk-forward and out of sample.
 
-    On the artifact's held-out test signals, through the same simulator, account and rule
-    checks: the M-RMS; (a) 1 contract, 2 ATR, 2R; (b) 1 % fixed-fractional; (c) half-Kelly
-    from the training trades; (d) the best fixed rule by grid search on the training period;
-    (e) the network with random weights. Prints the metrics, 90 % block-bootstrap intervals of
-    the Sortino and Calmar differences, the verdict, and the reference synergy signals.
+    The signals' last --test-fraction is cut by trading day into --folds consecutive test
+    periods. In each fold the M-RMS is retrained on everything before the test period (early
+    stopping on the END of that window), (c) half-Kelly and (d) the grid rule are refitted on
+    the same window, and every strategy trades the fold's test signals through the same
+    simulator, account and rule checks: the M-RMS; (a) 1 contract, 2 ATR, 2R; (b) 1 %
+    fixed-fractional; (c); (d); (e) the network with random weights. No trade crosses a
+    boundary. Prints a per-fold table, the pooled out-of-sample table, 90 % block-bootstrap
+    intervals of the Sortino and Calmar differences on the pooled daily series, the verdict and
+    the reference synergy signals. A rerun reuses finished fold artifacts in --out.
+    --folds 1 --test-fraction 0.15 is the single 70/15/15 split of `train mrms`; --artifact
+    evaluates an existing artifact on its own split.
 
-    Example: algospace eval mrms --artifact runs/my/mrms --out runs/eval/mrms
+    Example: algospace eval mrms --folds 4 --max-minutes 5 --out runs/eval/mrms
     """
+    if artifact is not None:
+        _eval_mrms_artifact(artifact, data, bootstrap, block_days, seed, out, quiet)
+        return
+    from algospace.evaluation.mrms_walkforward import evaluate_walk_forward, markdown_tables, write_results
+    from algospace.training.mrms_config import MRMSTrainConfig
+
+    cfg = MRMSTrainConfig.preset_with_options(preset, seed=seed, device=device,
+                                              max_minutes=max_minutes, max_iterations=max_iterations)
+    ev = evaluate_walk_forward(data, cfg, out, folds=folds, test_fraction=test_fraction, n_boot=bootstrap, block_days=block_days,
+                               seed=seed, progress=not quiet, refit=refit)
+    paths = write_results(ev, out)
+    typer.echo(markdown_tables(ev))
+    typer.echo(ev.verdict)
+    _echo_synergy(ev.synergy)
+    typer.echo(f"results: {paths['results']}, tables: {paths['tables']}, plot: {paths['plot']}")
+
+
+def _echo_synergy(syn: dict[str, Any]) -> None:
+    typer.echo(f"\nreference 4-pattern synergy: {syn['events']} events in the whole sample, {syn['in_test_period']} in the test period(s)")
+    for label in ("all", "test_period"):
+        for name, r in syn.get(label, {}).items():
+            typer.echo(f"  {label:11s} {name:32s} trades {r['trades']:3d}  net ${r['net_pnl']:>9,.0f}  breaches {r['rule_breaches']}")
+
+
+def _eval_mrms_artifact(artifact: Path, data: str, bootstrap: int, block_days: int, seed: int, out: Path, quiet: bool) -> None:
+    """`eval mrms --artifact`: the single chronological split of one trained artifact."""
     import pandas as pd
 
     from algospace.evaluation.mrms_eval import evaluate_mrms, plot_curves
@@ -180,15 +250,11 @@ def eval_mrms_cmd(
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
         typer.echo(table.to_string())
     typer.echo("\n" + ev.verdict)
-    syn = ev.synergy
-    typer.echo(f"\nreference 4-pattern synergy: {syn['events']} events in the whole sample, {syn['in_test_period']} in the test period")
-    for label in ("all", "test_period"):
-        for name, r in syn.get(label, {}).items():
-            typer.echo(f"  {label:11s} {name:32s} trades {r['trades']:3d}  net ${r['net_pnl']:>9,.0f}  breaches {r['rule_breaches']}")
-    results = {"proxy": ev.proxy, "test_period": ev.test_period, "test_signals": ev.n_test_signals, "metrics": ev.metrics,
-               "intervals_90": ev.intervals, "fitted_on_training_period": ev.fitted, "synergy": syn, "verdict": ev.verdict,
-               "bootstrap": {"resamples": bootstrap, "block_days": block_days, "seed": seed}, "plots": [str(plot)],
-               "artifact": str(artifact)}
+    _echo_synergy(ev.synergy)
+    results = {"proxy": ev.proxy, "mode": "single split", "test_period": ev.test_period, "test_signals": ev.n_test_signals,
+               "metrics": ev.metrics, "intervals_90": ev.intervals, "fitted_on_training_period": ev.fitted, "synergy": ev.synergy,
+               "verdict": ev.verdict, "bootstrap": {"resamples": bootstrap, "block_days": block_days, "seed": seed},
+               "plots": [str(plot)], "artifact": str(artifact)}
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}, plot: {plot}")
 

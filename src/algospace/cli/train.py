@@ -29,8 +29,8 @@ def train_rde_cmd(
         str, typer.Option("--device", help="cpu (default, reproducible), auto, cuda, cuda:N or mps.")
     ] = "cpu",
     target: Annotated[
-        Target, typer.Option("--target", help="window (default: reconstruct the window's summary) or next (summarise the next --horizon bars; separates regimes better).")
-    ] = "window",
+        Optional[Target], typer.Option("--target", help="next (the preset's default: summarise the next --horizon bars; separates regimes better) or window (reconstruct the window's summary).")
+    ] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", help="Bars ahead for --target next (default: window // 2).")] = None,
     features: Annotated[
         Optional[Features], typer.Option("--features", help="Feature spec version: v1 (30-minute bars) or v2 (adds the 1-minute bars inside each bar). Default: the config's.")

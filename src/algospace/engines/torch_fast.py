@@ -95,7 +95,7 @@ class _EncoderGraph(torch.nn.Module):
             a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, t, d)  # (B, T, d_model)
             z = layer.norm1(z + attn.out_proj(a))
             z = layer.norm2(z + layer.linear2(F.gelu(layer.linear1(z))))
-        return m.fc_mu(z.mean(dim=1))  # (B, latent)
+        return m.fc_mu(m.pool(z))  # (B, latent); the model's own read-out (config.pooling)
 
 
 # Loading the compiled package of the reference-size model crashed the process (segfault in
@@ -237,7 +237,9 @@ class FastRegimeVector:
             f = linear(z, w_1, b_1, "gelu", [], "none")  # (B*t, d_ff), exact (erf) GELU
             z = F.layer_norm(linear.binary(f, z, w_2, b_2, "add"), (d,), g2, be2, eps2)  # norm2(z + ff)
         w1, b1, w2, b2 = self._head
-        return F.linear(F.relu(F.linear(z.view(b, t, d).mean(1), w1, b1)), w2, b2).float()  # (B, latent)
+        # the model's own read-out (config.pooling), in fp32 (its weights are fp32; a no-op on the fp32 path)
+        c = self.model.pool(z.view(b, t, d).float()).to(z.dtype)  # (B, d)
+        return F.linear(F.relu(F.linear(c, w1, b1)), w2, b2).float()  # (B, latent)
 
     @property
     def name(self) -> str:

@@ -38,11 +38,12 @@ SYNTHETIC_SETS: dict[str, Callable[..., tuple[pd.DataFrame, pd.Series]]] = {
 }
 
 # The labellings scored against the truth, in the order tables print them.
-MODELS = ("rde", "rde_hmm_filter", "rde_jump_filter", "hmm_forward_filtered", "jump_model_online")
+MODELS = ("rde", "rde_hmm_filter", "rde_jump_filter", "rde_kmeans_filter", "hmm_forward_filtered", "jump_model_online")
 MODEL_TITLES = {
     "rde": "RDE + k-means",
     "rde_hmm_filter": "RDE + HMM filter",
     "rde_jump_filter": "RDE + jump filter",
+    "rde_kmeans_filter": "RDE + k-means filter",
     "hmm_forward_filtered": "HMM (filtered)",
     "jump_model_online": "jump model (online)",
 }
@@ -144,7 +145,7 @@ def synthetic_regime_eval(
     test_idx, rde_pred = _kmeans_labels(vectors, val_start, test_start, k, seed)
     labels = {"rde": pd.Series(rde_pred, index=test_idx)}
     train_vec = vectors.loc[vectors.index < val_start].to_numpy()
-    for method in ("hmm", "jump"):
+    for method in ("hmm", "jump", "kmeans"):
         filt = LatentRegimeFilter(k, method, seed=seed).fit(train_vec)
         labels[f"rde_{method}_filter"] = pd.Series(filt.predict(vectors.to_numpy()), index=vectors.index)
 

@@ -1,9 +1,18 @@
 """Regime Detection Engine model: a Transformer-VAE over a window of regime features.
 
 A window of T bars x F features (F = 155 from the default FeatureSpec) is projected to
-d_model, given sinusoidal positions, encoded by a Transformer, mean-pooled over the valid
-bars and mapped to the mean and log-variance of an 8-d Gaussian posterior. The posterior
-mean is the regime vector.
+d_model, given sinusoidal positions, encoded by a Transformer, pooled over the valid bars
+(`pooling`: the plain mean of the reference, or a read-out that weighs recent bars) and
+mapped to the mean and log-variance of an 8-d Gaussian posterior. The posterior mean is the
+regime vector.
+
+Why other read-outs: the plain mean gives the bar that just closed the same weight as one 47
+bars ago, so the vector lags regime switches and blends neighbouring regimes. Measured
+(docs/rde.md): with the window-summary target no read-out helps; with the predictive target
+the learned attention read-out is best and fixed recency (last, ewm) hurts, so training
+defaults to attention (RDETrainConfig) while this dataclass keeps `mean`, the read-out of
+every artifact written before the field existed. The window stays causal either way (it
+ends at the current bar); only the read-out of its encoded bars changes.
 
 Why the decoder reconstructs an input summary: the original decoder reconstructed the pooled
 context, which an encoder that ignores its input satisfies perfectly (a constant context,
@@ -17,7 +26,7 @@ Pure nn.Module: no I/O, no device logic, no validation (the engine owns those).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -78,6 +87,17 @@ class RDEConfig:
     max_len: int = 512  # longest window the positional table covers; T is 12..96 in practice
     min_window: int = 12
     max_window: int = 96
+    # Fields added after the first artifacts were written carry `absent_default`: a config.json
+    # without them loads with these values, which are the reference's behaviour (same vectors).
+    pooling: str = field(default="mean", metadata={"absent_default": True})  # one of POOLINGS
+    pool_halflife: float = field(default=8.0, metadata={"absent_default": True})  # bars; pooling="ewm" only
+
+
+# How the encoded bars (B, T, d_model) become one context vector (B, d_model):
+# mean: the plain average (the reference); last: the last valid bar's encoding;
+# ewm: exponentially weighted, weight 2^(-age / pool_halflife) for a bar `age` bars before the last;
+# attention: a learned score per bar (Linear(d_model -> 1), d_model + 1 parameters), softmax over the bars.
+POOLINGS = ("mean", "last", "ewm", "attention")
 
 
 def window_summary(x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -115,6 +135,9 @@ class RegimeVAE(nn.Module):
             batch_first=True,
         )
         self.transformer = nn.TransformerEncoder(layer, num_layers=config.n_layers, enable_nested_tensor=False)
+        if config.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}; got {config.pooling!r}")
+        self.pool_score = nn.Linear(config.d_model, 1) if config.pooling == "attention" else None
         self.fc_mu = GaussianHead(config.d_model, config.head_hidden, config.latent_dim, config.dropout)
         self.fc_log_var = GaussianHead(config.d_model, config.head_hidden, config.latent_dim, config.dropout)
         self.decoder = SummaryDecoder(config.latent_dim, config.decoder_hidden, config.input_dim)
@@ -124,13 +147,47 @@ class RegimeVAE(nn.Module):
         return sum(p.numel() for n, p in self.named_parameters() if not n.startswith("decoder."))
 
     def context(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean-pooled transformer output over the valid bars. x: (B, T, F) -> (B, d_model)."""
+        """Pooled transformer output over the valid bars. x: (B, T, F) -> (B, d_model)."""
         h = self.dropout(self.pos_encoder(self.input_projection(x)))  # (B, T, d_model)
         h = self.transformer(h, src_key_padding_mask=padding_mask)  # (B, T, d_model)
+        return self.pool(h, padding_mask)
+
+    def pool(self, h: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoded bars -> one context per window, by `config.pooling`. h: (B, T, d_model) -> (B, d_model).
+
+        Public so that the engines' fast paths run this same read-out on their own encoder output.
+        """
+        pooling = self.config.pooling
         if padding_mask is None:
-            return h.mean(dim=1)  # (B, d_model)
-        valid = (~padding_mask).unsqueeze(-1).to(h.dtype)  # (B, T, 1)
-        return (h * valid).sum(dim=1) / valid.sum(dim=1).clamp_min(1.0)  # (B, d_model)
+            if pooling == "mean":
+                return h.mean(dim=1)  # (B, d_model): the reference's exact op
+            if pooling == "last":
+                return h[:, -1]  # (B, d_model)
+            valid = None
+        else:
+            valid = (~padding_mask).to(h.dtype)  # (B, T)
+            if pooling == "mean":
+                v = valid.unsqueeze(-1)
+                return (h * v).sum(dim=1) / v.sum(dim=1).clamp_min(1.0)  # (B, d_model)
+        if pooling == "attention":
+            score = self.pool_score(h).squeeze(-1)  # (B, T)
+            if valid is not None:
+                score = score.masked_fill(valid == 0, float("-inf"))
+            weight = torch.softmax(score, dim=1)  # (B, T)
+        else:  # last or ewm: weights by age, counted from the last valid bar
+            position = torch.arange(h.size(1), device=h.device, dtype=h.dtype)  # (T,)
+            if valid is None:
+                age = (h.size(1) - 1 - position).unsqueeze(0)  # (1, T)
+            else:  # padding may sit on either side: age counts from each row's last valid bar
+                age = ((position * valid).amax(dim=-1, keepdim=True) - position).clamp_min(0)  # (B, T)
+            if pooling == "last":
+                weight = (age == 0).to(h.dtype)
+            else:
+                weight = torch.exp(age * (-math.log(2.0) / self.config.pool_halflife))  # 2^(-age/halflife); ONNX has no exp2
+            if valid is not None:
+                weight = weight * valid
+            weight = weight / weight.sum(dim=-1, keepdim=True).clamp_min(1e-12)  # (B, T) or (1, T)
+        return torch.einsum("bt,btd->bd", weight.expand(h.size(0), -1), h)  # (B, d_model)
 
     def regime_vector(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         """The posterior mean only (B, latent_dim): the inference path, without the log-variance head."""
@@ -166,3 +223,17 @@ def elbo_terms(
     rec = F.mse_loss(recon, target, reduction="none").mean(dim=-1)  # (B,)
     kl = -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp(), dim=-1)  # (B,)
     return rec.mean(), kl.mean(), mu
+
+
+def temporal_contrastive(anchor: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """InfoNCE over regime vectors: each anchor's own nearby window against the batch's others.
+
+    anchor, positive: (B, latent), row i of `positive` is a window a few bars after anchor i's;
+    the other rows (windows drawn at random times) are its negatives. Similarity is the negative
+    squared Euclidean distance, the geometry k-means and the latent filter read the vectors in,
+    so the term pulls nearby windows together and pushes distant ones apart in that geometry.
+    Symmetric (anchors -> positives and back); a scalar, log(B) for vectors that carry nothing.
+    """
+    logits = -torch.cdist(anchor, positive).pow(2)  # (B, B)
+    labels = torch.arange(len(anchor), device=anchor.device)
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))

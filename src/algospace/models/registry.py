@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from algospace.errors import ArtifactError
 from algospace.models.mrms import MRMSConfig, MRMSModel, mrms_config_problems
-from algospace.models.rde import RDEConfig, RegimeVAE, SinusoidalPositionalEncoding
+from algospace.models.rde import POOLINGS, RDEConfig, RegimeVAE, SinusoidalPositionalEncoding
 
 # Kinds with a fixed meaning in algospace, whether or not their model exists yet.
 KNOWN_KINDS: dict[str, str] = {
@@ -135,8 +135,11 @@ def config_from_dict(kind: str, data: Any, source: str = "config.json") -> Any:
     if not isinstance(data, dict):
         raise ArtifactError(f"{source} must hold a JSON object of {cls.__name__} fields; found {type(data).__name__}.")
     names = {f.name for f in dataclasses.fields(cls)}
+    # A field added later with `absent_default` metadata may be missing (older artifacts): it
+    # takes the dataclass default, which the model defines as the behaviour before the field.
+    optional = {f.name for f in dataclasses.fields(cls) if f.metadata.get("absent_default")}
     unknown = sorted(set(data) - names)
-    missing = sorted(names - set(data))
+    missing = sorted(names - set(data) - optional)
     if unknown or missing:
         parts = []
         if missing:
@@ -220,6 +223,10 @@ def rde_config_problems(c: RDEConfig) -> list[str]:
             "max_len", "min_window", "max_window"]
     )
     out += dropout_problems(c)
+    if c.pooling not in POOLINGS:
+        out.append(f"pooling={c.pooling!r}: expected one of {list(POOLINGS)}")
+    if not 0.0 < c.pool_halflife <= MAX_DIM:
+        out.append(f"pool_halflife={c.pool_halflife!r}: expected a number of bars in (0, {MAX_DIM:,}]")
     if not out:
         if c.d_model % c.n_heads:
             out.append(f"d_model={c.d_model} is not divisible by n_heads={c.n_heads}")

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,39 @@ def load_market(data: Any, cfg: MRMSTrainConfig):  # -> sim.Market
     return Market.load(data, cfg.instrument, bar_minutes=cfg.sim.bar_minutes)
 
 
+def build_mrms_signals(data: Any, cfg: MRMSTrainConfig, source: str | None = None) -> MRMSData:
+    """Bars (a sample name, a path or a frame) -> signals -> paths, not yet split: `rows` holds
+    every tradable signal under "all" (`split_by_days` and the walk-forward cut it)."""
+    from algospace.signals import build_signals
+    from algospace.sim import build_paths
+
+    m = load_market(data, cfg)
+    sigs = build_signals(m.bars_5m, m.bars_30m, source or cfg.source, proxy=m.proxy)
+    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, config=cfg.sim)
+    return MRMSData(signals=sigs, paths=paths, rows={"all": np.flatnonzero(paths.valid)}, boundaries={}, dropped_at_boundary={},
+                    proxy=m.proxy, data_fingerprint=data_fingerprint(m.bars), date_range=(str(m.bars.index[0]), str(m.bars.index[-1])))
+
+
+def trade_end_ns(paths: Any, rows: np.ndarray) -> np.ndarray:
+    """The close time of the last bar each row's trade could still be open (max hold, session flat)."""
+    return paths.bar_close_ns[paths.entry_index[rows] + paths.length[rows] - 1]
+
+
+def split_by_days(paths: Any, rows: np.ndarray, cuts: list[int], names: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Cut `rows` at the trading days `cuts` (session-open ns, increasing) into len(cuts) + 1
+    segments named `names`. A row whose longest possible trade ends after the next segment
+    starts is dropped (counted in the second dict), so no trade overlaps a boundary."""
+    if len(names) != len(cuts) + 1 or any(b <= a for a, b in zip(cuts, cuts[1:])):
+        raise InputError(f"split_by_days needs increasing cuts and one name more than cuts; got {len(cuts)} cuts, names {names}.")
+    day = paths.day[rows]
+    seg = np.searchsorted(np.asarray(cuts, dtype=np.int64), day, side="right")
+    next_start = np.asarray([*cuts, np.iinfo(np.int64).max], dtype=np.int64)[seg]
+    inside = trade_end_ns(paths, rows) <= next_start
+    out = {name: rows[(seg == k) & inside] for k, name in enumerate(names)}
+    dropped = {name: int(((seg == k) & ~inside).sum()) for k, name in enumerate(names)}
+    return out, dropped
+
+
 def prepare_mrms_data(data: Any, cfg: MRMSTrainConfig, source: str | None = None) -> MRMSData:
     """Bars (a sample name, a path or a frame) -> signals -> paths -> split by trading day.
 
@@ -74,34 +107,19 @@ def prepare_mrms_data(data: Any, cfg: MRMSTrainConfig, source: str | None = None
     max hold, session flat time) ends after the next split starts is dropped, so no trade
     overlaps a boundary (with the default session-flat rule none needs dropping).
     """
-    from algospace.signals import build_signals
-    from algospace.sim import build_paths
-
-    m = load_market(data, cfg)
-    sigs = build_signals(m.bars_5m, m.bars_30m, source or cfg.source, proxy=m.proxy)
-    paths = build_paths(m.bars, sigs, m.instrument, m.calendar, config=cfg.sim)
-    valid = np.flatnonzero(paths.valid)
+    base = data if isinstance(data, MRMSData) else build_mrms_signals(data, cfg, source)
+    valid = base.rows["all"] if "all" in base.rows else np.sort(np.concatenate(list(base.rows.values())))
     n = len(valid)
     i_val, i_test = int(n * cfg.train_fraction), int(n * (cfg.train_fraction + cfg.val_fraction))
     if n < 20 or i_val < 1 or i_test <= i_val or i_test >= n:
         raise DataError(f"{n} tradable signals are too few to split {cfg.train_fraction}/{cfg.val_fraction}/rest; use more data.")
-    day = paths.day[valid]
+    day = base.paths.day[valid]
     cuts = [int(day[i_val]), int(day[i_test])]
     if cuts[0] == cuts[1]:
         raise DataError("The validation and test splits start on the same trading day; use more data.")
-    split_of = np.searchsorted(np.asarray(cuts), day, side="right")  # 0 train, 1 val, 2 test
-    last_bar = paths.entry_index[valid] + paths.length[valid] - 1
-    trade_end = paths.bar_close_ns[last_bar]
-    next_start = np.asarray(cuts + [np.iinfo(np.int64).max])[split_of]
-    inside = trade_end <= next_start
-    rows = {name: valid[(split_of == k) & inside] for k, name in enumerate(SPLITS)}
-    dropped = {name: int(((split_of == k) & ~inside).sum()) for k, name in enumerate(SPLITS)}
-    return MRMSData(
-        signals=sigs, paths=paths, rows=rows,
-        boundaries={"val": pd.Timestamp(cuts[0], tz="UTC"), "test": pd.Timestamp(cuts[1], tz="UTC")},
-        dropped_at_boundary=dropped, proxy=m.proxy, data_fingerprint=data_fingerprint(m.bars),
-        date_range=(str(m.bars.index[0]), str(m.bars.index[-1])),
-    )
+    rows, dropped = split_by_days(base.paths, valid, cuts, SPLITS)
+    return replace(base, rows=rows, dropped_at_boundary=dropped,
+                   boundaries={"val": pd.Timestamp(cuts[0], tz="UTC"), "test": pd.Timestamp(cuts[1], tz="UTC")})
 
 
 def ppo_config(cfg: MRMSTrainConfig) -> PPOConfig:
@@ -188,6 +206,38 @@ def _metrics_dict(m: Any) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in m.to_dict().items()}
 
 
+def ppo_iteration(policy: HybridPolicy, opt: torch.optim.Optimizer, data: MRMSData, rows: np.ndarray, cfg: MRMSTrainConfig,
+                  rng: np.random.Generator, gen: torch.Generator, device: torch.device) -> dict[str, Any]:
+    """One rollout of `cfg.n_envs` fresh episodes over `rows` and one PPO update -> the history row.
+
+    Fresh episodes every iteration: no environment state crosses a checkpoint."""
+    k = policy.model.config.synergy_dim
+    envs = Episodes(data, rows, cfg, rng)
+    obs = envs.observations()
+    cols: dict[str, list[torch.Tensor]] = {n: [] for n in ("synergy", "account", "size", "z", "log_prob", "value", "reward", "done")}
+    totals = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
+    for _ in range(cfg.episode_signals):
+        x = torch.from_numpy(obs).to(device)
+        a, lp, v = act(policy, x[:, :k], x[:, k:], gen)
+        size, stop, rr = (t.cpu().numpy() for t in (a.size, a.stop_multiplier, a.reward_risk))
+        reward, done, stats = envs.step(size, stop.astype(np.float64), rr.astype(np.float64), obs)
+        for name, val in (("synergy", x[:, :k]), ("account", x[:, k:]), ("size", a.size), ("z", a.z), ("log_prob", lp),
+                          ("value", v), ("reward", torch.from_numpy(reward).float().to(device)),
+                          ("done", torch.from_numpy(done).float().to(device))):
+            cols[name].append(val)
+        totals = {n: totals[n] + stats[n] for n in totals}
+        obs = envs.observations()
+    x = torch.from_numpy(obs).to(device)
+    _, _, last_value = act(policy, x[:, :k], x[:, k:], gen)  # truncated episodes bootstrap from here
+    roll = Rollout(**{n: torch.stack(v) for n, v in cols.items()}, last_value=last_value)
+    upd = ppo_update(policy, opt, roll, ppo_config(cfg), gen)
+    n_steps = cfg.n_envs * cfg.episode_signals
+    return {"mean_reward": float(roll.reward.mean()), "pnl_per_step": totals["pnl"] / n_steps,
+            "trade_rate": totals["trades"] / n_steps, "breaches": totals["breaches"],
+            "contracts_per_trade": totals["contracts"] / max(1.0, totals["trades"]), **upd,
+            "log_std": [round(float(s), 4) for s in policy.log_std.detach().cpu()]}
+
+
 # ----------------------------------------------------------------------------- training
 # `training.resume`'s snapshot (its "epoch" and "step" count iterations, "bad_epochs" evaluations
 # without improvement) plus the numpy generator that draws the episodes.
@@ -195,9 +245,9 @@ _CHECKPOINT_KEYS = (*_RESUME_KEYS, "np_rng")
 
 
 def _run_key(cfg: MRMSTrainConfig, data: MRMSData) -> str:
-    # Budget, iteration cap, threads and device do not change what an iteration computes: a run
-    # stopped by its budget or cap resumes under a larger one.
-    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device"})
+    # Budget, iteration cap, threads, device and the refit after the loop do not change what an
+    # iteration computes: a run stopped by its budget or cap resumes under a larger one.
+    knobs = cfg.model_dump(mode="json", exclude={"max_minutes", "max_iterations", "threads", "device", "refit_on_validation"})
     return sha256_json({"cfg": knobs, "data": data.data_fingerprint, "rows": [len(v) for v in data.rows.values()]})
 
 
@@ -234,38 +284,14 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
     # --- one loop -----------------------------------------------------------------------------
     t0 = time.monotonic()
     stop_reason = "max_iterations"
-    k = policy.model.config.synergy_dim
     with progress_task(progress, "train mrms", cfg.max_iterations, start_it) as advance:
         for it in range(start_it, cfg.max_iterations):
             if bad_evals >= cfg.patience:
                 stop_reason = "early_stopping"
                 break
             it_start = time.monotonic()
-            # Fresh episodes every iteration: no environment state crosses a checkpoint.
-            envs = Episodes(data, data.rows["train"], cfg, rng)
-            obs = envs.observations()
-            cols: dict[str, list[torch.Tensor]] = {n: [] for n in ("synergy", "account", "size", "z", "log_prob", "value", "reward", "done")}
-            totals = {"pnl": 0.0, "breaches": 0.0, "trades": 0.0, "contracts": 0.0}
-            for _ in range(cfg.episode_signals):
-                x = torch.from_numpy(obs).to(device)
-                a, lp, v = act(policy, x[:, :k], x[:, k:], gen)
-                size, stop, rr = (t.cpu().numpy() for t in (a.size, a.stop_multiplier, a.reward_risk))
-                reward, done, stats = envs.step(size, stop.astype(np.float64), rr.astype(np.float64), obs)
-                for name, val in (("synergy", x[:, :k]), ("account", x[:, k:]), ("size", a.size), ("z", a.z), ("log_prob", lp),
-                                  ("value", v), ("reward", torch.from_numpy(reward).float().to(device)),
-                                  ("done", torch.from_numpy(done).float().to(device))):
-                    cols[name].append(val)
-                totals = {n: totals[n] + stats[n] for n in totals}
-                obs = envs.observations()
-            x = torch.from_numpy(obs).to(device)
-            _, _, last_value = act(policy, x[:, :k], x[:, k:], gen)  # truncated episodes bootstrap from here
-            roll = Rollout(**{n: torch.stack(v) for n, v in cols.items()}, last_value=last_value)
-            upd = ppo_update(policy, opt, roll, pcfg, gen)
-            n_steps = cfg.n_envs * cfg.episode_signals
-            row: dict[str, Any] = {"iteration": it + 1, "mean_reward": float(roll.reward.mean()), "pnl_per_step": totals["pnl"] / n_steps,
-                                   "trade_rate": totals["trades"] / n_steps, "breaches": totals["breaches"],
-                                   "contracts_per_trade": totals["contracts"] / max(1.0, totals["trades"]), **upd,
-                                   "log_std": [round(float(s), 4) for s in policy.log_std.detach().cpu()]}
+            row = ppo_iteration(policy, opt, data, data.rows["train"], cfg, rng, gen, device)
+            row = {"iteration": it + 1, **row}
             if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.max_iterations:
                 _, vm = backtest_policy(policy.model, data, "val", cfg)
                 policy.model.to(device)
@@ -288,8 +314,18 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
     if stop_reason == "max_iterations" and bad_evals >= cfg.patience:
         stop_reason = "early_stopping"
 
-    # --- evaluate the best policy on every split --------------------------------------------
+    # --- refit (optional): the selected iteration count on train + validation ------------------
     notes: list[str] = []
+    refit: dict[str, Any] | None = None
+    if cfg.refit_on_validation and best_state is not None:
+        best_it = best_iteration(history, best)
+        policy = refit_policy(data, cfg, best_it, device)
+        best_state = {kk: t.detach().cpu().clone() for kk, t in policy.model.state_dict().items()}
+        refit = {"iterations": best_it, "signals": int(len(data.rows["train"]) + len(data.rows["val"]))}
+        notes.append(f"refit from scratch on train + validation for the best validation iteration count ({best_it}): "
+                     "the validation metrics are in sample")
+
+    # --- evaluate the best policy on every split --------------------------------------------
     model = policy.model.cpu()
     if best_state is None:
         notes.append("stopped before the first validation; the last iteration's weights are kept")
@@ -302,10 +338,34 @@ def fit_mrms(data: MRMSData, cfg: MRMSTrainConfig, checkpoint: Path | None = Non
         metrics[split] = {**_metrics_dict(m), "score": score(m)}
     metrics.update({"iterations": len(history), "stop_reason": stop_reason, "train_seconds": round(time.monotonic() - t0, 1),
                     "best_val_score": best if math.isfinite(best) else metrics["val"]["score"], "device": str(device)})
+    if refit is not None:
+        metrics["refit"] = refit
     if notes:
         metrics["notes"] = notes
     return TrainResult(model=model, metrics=metrics, history=history, data=data,
                        log_std=[float(s) for s in policy.log_std.detach().cpu()])
+
+
+def best_iteration(history: list[dict[str, Any]], best: float) -> int:
+    """The first iteration whose validation score is `best` (the weights early stopping kept)."""
+    return int(next(r["iteration"] for r in history if r.get("val_score") == best))
+
+
+def refit_policy(data: MRMSData, cfg: MRMSTrainConfig, iterations: int, device: torch.device) -> HybridPolicy:
+    """A fresh policy trained for `iterations` PPO iterations on the train AND validation rows
+    (`cfg.refit_on_validation`): the number of iterations was chosen by early stopping on the
+    validation rows; the refit then learns from the most recent signals before the test period
+    too. Seeded like the main run (same init), so the same seed gives the same weights."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    rng = np.random.default_rng(cfg.seed + 1)
+    pcfg = ppo_config(cfg)
+    policy = HybridPolicy(MRMSModel(MRMSConfig(n_sizes=cfg.account.max_contracts + 1)), pcfg.init_log_std).to(device)
+    opt = torch.optim.Adam(policy.parameters(), lr=pcfg.lr)
+    rows = np.concatenate([data.rows["train"], data.rows["val"]])
+    for _ in range(iterations):
+        ppo_iteration(policy, opt, data, rows, cfg, rng, gen, device)
+    return policy
 
 
 def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, progress: bool = True) -> TrainResult:
@@ -361,4 +421,4 @@ def train_mrms(data: Any, out: str | Path, cfg: MRMSTrainConfig | None = None, p
     return result
 
 
-__all__ = ["MRMSData", "TrainResult", "prepare_mrms_data", "fit_mrms", "train_mrms", "backtest_policy", "score", "Episodes"]
+__all__ = ["MRMSData", "TrainResult", "build_mrms_signals", "split_by_days", "trade_end_ns", "prepare_mrms_data", "fit_mrms", "best_iteration", "refit_policy", "ppo_iteration", "train_mrms", "backtest_policy", "score", "Episodes"]

@@ -56,6 +56,9 @@ class MRMSTrainConfig(TrainConfig):
     max_iterations: int = Field(300, ge=1, description="Rollout + update cycles.")
     eval_every: int = Field(10, ge=1, description="Iterations between validation backtests.")
     patience: int = Field(6, ge=1, description="Validations without improvement before stopping.")
+    refit_on_validation: bool = Field(
+        False, description="After early stopping, retrain from scratch on train + validation for the best validation "
+        "iteration count (the policy then also learns from the most recent signals; its validation metrics are in sample).")
     ppo: PPOSettings = PPOSettings()
     reward: RewardConfig = RewardConfig()
     account: AccountConfig = AccountConfig()

@@ -26,7 +26,7 @@ from algospace.errors import DataError, InputError
 from algospace.hashing import sha256_json
 from algospace.features.regime.window import window_view
 from algospace.io import atomic_write_with
-from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, window_summary
+from algospace.models.rde import RDEConfig, RegimeVAE, elbo_terms, temporal_contrastive, window_summary
 from algospace.training.loop import FitResult, optimizer_step, progress_task
 from algospace.training.rde_config import RDETrainConfig
 from algospace.training.resume import restore, snapshot
@@ -285,6 +285,10 @@ def fit_rde(
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.max_epochs
     run_key = _run_key(cfg, data)
+    # Training windows of a split are consecutive, `stride` bars apart: a window's contrastive
+    # partner (ending `contrast_gap` bars later) is `partner` rows further on.
+    partner = max(1, round(cfg.contrast_gap / cfg.stride)) if cfg.contrastive > 0 and n_train > 2 else 0
+    partner = min(partner, n_train - 1)
 
     # --- init: scratch or resume ------------------------------------------------------------
     model = RegimeVAE(model_config(cfg, data.features.shape[1])).to(device)
@@ -313,10 +317,16 @@ def fit_rde(
                 for group in opt.param_groups:
                     group["lr"] = _lr_at(step, total_steps, cfg)
                 rows = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                if partner:  # half the batch are anchors, the other half their partners `partner` windows later
+                    anchors = rows[: max(1, len(rows) // 2)].clamp(max=n_train - 1 - partner)
+                    rows = torch.cat([anchors, anchors + partner])
                 x = train[rows].to(device, non_blocking=True)
                 y = train_targets[rows].to(device, non_blocking=True) if train_targets is not None else None
-                rec, kl, _ = elbo_terms(model, x, target=y)
-                optimizer_step(model, opt, rec + beta * kl, cfg.grad_clip)
+                rec, kl, mu = elbo_terms(model, x, target=y)
+                loss = rec + beta * kl
+                if partner:
+                    loss = loss + cfg.contrastive * temporal_contrastive(*mu.chunk(2))
+                optimizer_step(model, opt, loss, cfg.grad_clip)
                 step += 1
                 ep_rec += rec.item() * len(x)
                 ep_kl += kl.item() * len(x)

@@ -28,6 +28,10 @@ class RDEModelSize(StrictModel):
     decoder_hidden: int = Field(_REFERENCE.decoder_hidden, ge=4)
     latent_dim: int = Field(_REFERENCE.latent_dim, ge=1)
     dropout: float = Field(_REFERENCE.dropout, ge=0.0, lt=1.0)
+    pooling: Literal["mean", "last", "ewm", "attention"] = Field(
+        "attention", description="How the encoded bars become one vector: mean (the reference), last, ewm or "
+        "attention (the default since issue 14: measured best with target='next', docs/rde.md).")
+    pool_halflife: float = Field(_REFERENCE.pool_halflife, gt=0.0, le=96.0, description="Bars; pooling='ewm' only.")
 
     @model_validator(mode="after")
     def _buildable(self) -> "RDEModelSize":
@@ -60,12 +64,16 @@ class RDETrainConfig(TrainConfig):
     patience: int = Field(5, ge=1, description="Epochs without validation-ELBO improvement before stopping.")
     max_minutes: float = Field(8.0, gt=0.0, description="Wall-clock budget; training stops (and says so) when spent.")
     target: Literal["window", "next"] = Field(
-        "window",
-        description="What the decoder reconstructs: 'window' = each feature's mean and std over the input window "
-        "(an ELBO of the input); 'next' = the same summary of the next `horizon` bars (a predictive bottleneck: "
-        "the latent keeps what persists, which separates regimes better, docs/rde.md).",
+        "next",
+        description="What the decoder reconstructs: 'next' (the default since issue 14) = each feature's mean and "
+        "std over the next `horizon` bars (a predictive bottleneck: the latent keeps what persists, which separates "
+        "regimes better, docs/rde.md); 'window' = the same summary of the input window (an ELBO of the input).",
     )
     horizon: int | None = Field(None, ge=1, le=96, description="Bars ahead summarised when target='next' (default window // 2).")
+    contrastive: float = Field(
+        0.0, ge=0.0, description="Weight of the temporal-contrastive term (InfoNCE on the regime vectors: a window "
+        "and the one `contrast_gap` bars later close, windows from random other times apart); 0 turns it off.")
+    contrast_gap: int = Field(8, ge=1, le=96, description="Bars between a window's end and its positive partner's.")
     # --- feature selection (feature spec version; docs/features.md) ---
     features: Literal["v1", "v2"] = Field(
         "v1",
