@@ -36,6 +36,11 @@ def _finite(x: float) -> float:
     return x if x == x else float("-inf")
 
 
+def _sortino_text(x: float) -> str:
+    """NaN means no trade, so no return to measure: say so rather than print 'nan'."""
+    return f"{x:.2f}" if x == x else "n/a (no trades)"
+
+
 def _models_ready(models: Path) -> bool:
     """True when rde/, mrms/ and core/ load, verified, and belong together."""
     from algospace.errors import AlgoSpaceError
@@ -135,7 +140,8 @@ def run_demo(out: str | Path = "runs/demo", *, preset: str = "default", budget: 
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, default=str) + "\n")
     echo(f"report: {page}")
     echo(f"  readiness: {report.verdict}")
-    echo(f"  out-of-sample daily Sortino: system {m['sortino_daily']:.2f} vs best baseline ({best_name}) {base['sortino_daily']:.2f}")
+    echo(f"  out-of-sample daily Sortino: system {_sortino_text(m['sortino_daily'])} "
+         f"vs best baseline ({best_name}) {_sortino_text(base['sortino_daily'])}")
     echo(f"  trades: {m['trades']} (baseline {base['trades']}), net ${m['net_pnl']:,.0f}")
     echo(f"  maximum drawdown: ${m['max_drawdown_daily']:,.0f}")
     echo(f"  rule breaches: {m['rule_breaches']} ({m['proxy']})")
