@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "torch-eager", "torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8")
+CPU_ONLY_BACKENDS = ("torch-aoti", "torch-bf16", "onnxruntime", "onnxruntime-int8")  # device "auto" -> cpu
 
 
 class RegimeDetectionEngine:
@@ -92,6 +93,7 @@ class RegimeDetectionEngine:
             `onnx`): faster GEMMs, an approximation of the fp32 model checked at load within its
             own tolerance (`engines.onnx_backend.INT8_ATOL`); what `train core` records by default
             where ONNX Runtime is installed, so a models set runs it everywhere (docs/runtime.md).
+          With `device="auto"` the CPU-only backends (`CPU_ONLY_BACKENDS`) load on the CPU.
         `threads`: intra-op CPU threads per call, for every backend (default: the config's
         `engine.threads`: one thread for a single window, which keeps p99 low when other
         processes load the cores, and every core for a batch). The caller's own
@@ -102,6 +104,8 @@ class RegimeDetectionEngine:
         from algospace.artifacts import load_artifact
         from algospace.artifacts.layout import TRAINING_FILE, read_feature_spec, read_training, require_extras
 
+        if device == "auto" and backend in CPU_ONLY_BACKENDS:
+            device = "cpu"  # these backends run on the CPU whatever GPU the machine has
         model, manifest = load_artifact(
             path, device=device, allow_untrained=allow_untrained, kind="rde",
             feature_spec_fingerprint=feature_spec_fingerprint, allow_spec_mismatch=allow_spec_mismatch,

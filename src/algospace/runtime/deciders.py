@@ -72,6 +72,10 @@ class RiskOnlyDecider:
                                      p.stop_ticks, p.target_ticks, signal.atr, account.room().usd)
 
 
+def _ohlcv(bar: BarClosed) -> np.ndarray:
+    return np.array([bar.open, bar.high, bar.low, bar.close, bar.volume])
+
+
 class ModelDecider:
     """The decision core qualifies the signal (MC dropout), the M-RMS sizes it, the gate decides.
 
@@ -92,11 +96,11 @@ class ModelDecider:
         bus.subscribe(IndicatorsUpdated, self._on_indicators)
 
     def _on_bar(self, bar: BarClosed) -> None:
+        # the stream's numpy entries (no per-bar pandas Series): the same rows `add_minute` / `update` wrap
         if bar.minutes == 1 and self.needs_minute_bars:  # feature spec v2: the 30-minute bar's row reads its minutes
-            self._features.add_minute_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
-        if bar.minutes == 30:
-            # the stream's numpy entry (no per-bar pandas Series): the same row `update` wraps
-            feats = self._features.update_values(bar.time, np.array([bar.open, bar.high, bar.low, bar.close, bar.volume]))
+            self._features.add_minute_values(bar.time, _ohlcv(bar))
+        elif bar.minutes == 30:
+            feats = self._features.update_values(bar.time, _ohlcv(bar))
             if feats is not None:
                 self._rows.append(feats.astype(np.float32))
 

@@ -48,9 +48,7 @@ class ModelSet:
             raise ArtifactError(f"models directory {root} lacks {', '.join(k + '/' for k in missing)}. Train: {hints}.")
         core = DecisionCore.load(root / "core", device=device)
         backend = rde_backend_for(core.training, rde_backend, allow_mismatch=allow_backend_mismatch, where=root / "core")
-        # the CPU-only backends (ONNX Runtime, AOTI, bf16) keep the RDE on the CPU when the device is "auto"
-        rde_device = "cpu" if device == "auto" and backend not in ("torch", "torch-eager") else device
-        rde = RegimeDetectionEngine.load(root / "rde", device=rde_device, backend=backend)
+        rde = RegimeDetectionEngine.load(root / "rde", device=device, backend=backend)
         mrms = RiskManager.load(root / "mrms", device=device)
         # the core records the RDE spec it was trained on and the rde/ and mrms/ weights it used
         spec_rde, spec_core = rde.manifest.feature_spec_fingerprint, core.manifest.feature_spec_fingerprint
