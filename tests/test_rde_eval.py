@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from algospace.cli import app
@@ -83,6 +84,44 @@ def test_eval_cli_writes_results_and_plot(tmp_path):
         assert scores["balanced_accuracy"] > 0.35 and scores["adjusted_rand"] > 0.05, (who, scores)
     assert "spy_walk_forward" not in res
     assert "balanced acc" in result.output and "jump model (online)" in result.output
+    # One seed keeps the layout above and adds the pooled comparison (its interval over that seed's bars).
+    pooled = basic["pooled"]
+    assert pooled["seeds"] == ["0"] and pooled["labellings"]["rde"]["mean"] == basic["rde"]["balanced_accuracy"]
+    assert "minus HMM (filtered)" in result.output
+
+
+def test_eval_cli_pools_several_seeds(tmp_path):
+    out = tmp_path / "seeds"
+    result = CliRunner().invoke(app, ["eval", "rde", "--seeds", "0,1", "--preset", "tiny", "--set", "basic", "--no-spy", "--days", "40",
+                                      "--quiet", "--threads", "1", "--bootstrap", "200", "--block", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    basic = json.loads((out / "results.json").read_text())["synthetic"]["basic"]
+    assert set(basic) == {"seeds", "pooled"} and set(basic["seeds"]) == {"0", "1"}
+    per_seed = basic["seeds"]
+    assert [per_seed[s]["seed"] for s in ("0", "1")] == [0, 1]
+    assert per_seed["0"]["rde"] != per_seed["1"]["rde"]  # each seed draws its own data and trains its own RDE
+    pooled = basic["pooled"]
+    assert pooled["seeds"] == ["0", "1"] and pooled["n_boot"] == 200 and pooled["block"] == 30
+    assert set(pooled["baselines"]) == {"hmm_forward_filtered", "jump_model_online"}
+    assert set(pooled["labellings"]) == {"rde", "rde_hmm_filter", "rde_jump_filter", "rde_kmeans_filter"}
+    for who, r in [*pooled["labellings"].items(), *pooled["baselines"].items()]:
+        # the pooled per-seed numbers are the per-seed scores: the same alignment on the same bars
+        accs = [per_seed[s][who]["balanced_accuracy"] for s in ("0", "1")]
+        assert list(r["balanced_accuracy"].values()) == pytest.approx(accs, abs=1e-12)
+        assert r["mean"] == pytest.approx(np.mean(accs)) and r["min"] == min(r["balanced_accuracy"].values())
+        for base, v in r.get("vs", {}).items():
+            assert v["difference"] == pytest.approx(r["mean"] - pooled["baselines"][base]["mean"])
+            assert v["low"] <= v["high"] and v["n_seeds"] == 2
+            assert v["verdict"] == ("above" if v["low"] > 0 else "below" if v["high"] < 0 else "not distinguishable")
+    assert all((out / f"synthetic_regimes_basic_seed{s}.png").is_file() for s in (0, 1))
+    assert "seed 1 (2/2" in result.output and "pooled over seeds 0,1" in result.output
+
+
+def test_eval_cli_refuses_seed_with_seeds_and_bad_seed_lists(tmp_path):
+    for args, needle in ((["--seed", "1", "--seeds", "0,1"], "not both"), (["--seeds", "0,x"], "comma-separated"),
+                         (["--seeds", "1,1"], "distinct")):
+        result = CliRunner().invoke(app, ["eval", "rde", "--preset", "tiny", "--no-spy", "--out", str(tmp_path), *args])
+        assert result.exit_code != 0 and needle in result.output + str(result.exception), args
 
 
 def test_eval_cli_refuses_a_config_file_that_is_not_a_mapping(tmp_path):

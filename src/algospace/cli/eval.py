@@ -19,7 +19,13 @@ def eval_rde_cmd(
     artifact: Annotated[Optional[Path], typer.Option("--artifact", help="A trained SPY RDE artifact for the real-data test.")] = None,
     preset: Annotated[Preset, typer.Option("--preset", help="Model preset trained on the synthetic data: tiny or default.")] = "default",
     days: Annotated[int, typer.Option("--days", help="Trading days of synthetic regime-switching bars.")] = 400,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data and the training.")] = 0,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of the synthetic data, the training and the SPY part (default 0).")] = None,
+    seeds: Annotated[Optional[str], typer.Option(
+        "--seeds", help="Several seeds instead of --seed, comma-separated (e.g. 0,1,2,3,4): each synthetic set is generated and "
+                        "its RDE trained once per seed, then the RDE's labellings are compared with the HMM and the jump model "
+                        "pooled over the seeds. The SPY part uses the first.")] = None,
+    block: Annotated[int, typer.Option("--block", min=1, help="Pooled comparison: bootstrap block in 30-minute bars (about the truth's mean run).")] = 50,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=10, help="Pooled comparison: bootstrap resamples.")] = 2000,
     window: Annotated[Optional[int], typer.Option("--window", help="Regime window T for the synthetic model (default: the preset's).")] = None,
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Training budget for the synthetic model.")] = None,
     regime_set: Annotated[str, typer.Option("--set", help="Synthetic regime set: basic, hard (regimes a 30-minute HMM barely sees), both or none.")] = "both",
@@ -52,6 +58,11 @@ def eval_rde_cmd(
        autocorrelation and volume coupling; durations hours to weeks). Beside the RDE: a
        causal HMM or jump-model filter over its vectors, the forward-filtered HMM and the
        online jump model on the bars' own observations.
+       Then, per set: each RDE labelling minus each baseline in balanced
+       accuracy, averaged over the seeds (--seeds; one seed works too), with a
+       paired block-bootstrap 90 % interval (blocks of --block bars drawn within
+       each seed's test part; labels aligned to the truth once per seed) and a
+       verdict: above, below or not distinguishable.
     2. SPY (--spy, default): an RDE (or --artifact, trained on data ending before
        --spy-train-end), k-means, the latent filter, the HMM and the jump model are fitted
        on the bars before --spy-train-end, then walked forward month by month: next-day
@@ -60,11 +71,15 @@ def eval_rde_cmd(
        buy-and-hold, net of --cost-bps.
 
     Example: algospace eval rde --preset default --max-minutes 6 --out runs/eval/rde
+
+    Example (five seeds, pooled): algospace eval rde --seeds 0,1,2,3,4 --no-spy --out runs/eval/seeds
     """
     from algospace.errors import InputError
-    from algospace.evaluation.rde_eval import MODEL_TITLES, MODELS, SYNTHETIC_SETS, plot_synthetic, synthetic_regime_eval
+    from algospace.evaluation.rde_eval import SYNTHETIC_SETS
     from algospace.training.rde_config import RDETrainConfig
 
+    seed_list = _parse_seeds(seeds, seed)
+    seed = seed_list[0]
     settings = _rde_settings_file(config)
     # --config and --pooling change fields of the preset's model size; the rest stays the preset's
     model = {**RDETrainConfig.preset(preset).model.model_dump(), **settings.pop("model", {})}
@@ -82,28 +97,105 @@ def eval_rde_cmd(
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"synthetic": {}, "plots": []}
     for name in sets:
-        syn = synthetic_regime_eval(cfg, days=days, seed=seed, progress=not quiet, regime_set=name)
-        results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}.png")))
-        results["synthetic"][name] = {
-            **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
-            "seed": seed, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "features": cfg.features, "max_minutes": cfg.max_minutes,
-            "pooling": cfg.model.pooling, "contrastive": cfg.contrastive,
-            "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
-            "kmeans_information_ceilings": syn.ceilings,
-        }
-        typer.echo(f"synthetic set {name!r} ({syn.n_test_bars} held-out 30-minute bars):")
-        for model in MODELS:
-            r = syn.scores[model]
-            typer.echo(f"  {MODEL_TITLES[model]:20s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
-                       f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
-        typer.echo("  where the information goes (k-means on each stage's input):")
-        for stage, r in syn.ceilings.items():
-            typer.echo(f"    {stage:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
+        _synthetic_set(results, name, cfg, seed_list, days=days, preset=preset, device=device, block=block, n_boot=bootstrap,
+                       quiet=quiet, out=out)
     if spy:
         results["spy_walk_forward"] = _spy_walk_forward(cfg, artifact, spy_engine, spy_train_end, cost_bps, seed, out, quiet)
         results["plots"] += [str(out / "spy_strategies.png"), str(out / "spy_regimes.png")]
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
     typer.echo(f"results: {out / 'results.json'}")
+
+
+def _parse_seeds(seeds: Optional[str], seed: Optional[int]) -> list[int]:
+    """`--seeds 0,1,2` -> [0, 1, 2]; without it [--seed] (default 0). Both at once is refused."""
+    from algospace.errors import InputError
+
+    if seeds is None:
+        return [0 if seed is None else seed]
+    if seed is not None:
+        raise InputError("Give --seed (one run) or --seeds (several, pooled), not both.")
+    try:
+        values = [int(x) for x in seeds.split(",")]
+    except ValueError:
+        raise InputError(f"--seeds must be comma-separated integers such as 0,1,2,3,4; got {seeds!r}.") from None
+    if len(set(values)) != len(values) or min(values) < 0:
+        raise InputError(f"--seeds must be distinct non-negative integers; got {seeds!r}.")
+    return values
+
+
+def _synthetic_set(results: dict[str, Any], name: str, cfg: Any, seed_list: list[int], *, days: int, preset: str,
+                   device: str, block: int, n_boot: int, quiet: bool, out: Path) -> None:
+    """`eval rde`'s synthetic part for one set: every seed, then the pooled comparison, into `results`.
+
+    One seed: results["synthetic"][name] is that seed's scores (the single-seed layout) plus
+    "pooled"; several: {"seeds": {seed: scores}, "pooled": ...}. results.json is rewritten after
+    every seed, so a long run that is stopped keeps what it finished.
+    """
+    import time
+
+    from algospace.evaluation.rde_eval import BASELINES, MODEL_TITLES, MODELS, RDE_LABELLINGS, plot_synthetic, synthetic_regime_eval
+    from algospace.evaluation.seed_pool import pooled_comparison
+    from algospace.training.rde_config import RDETrainConfig
+
+    single = len(seed_list) == 1
+    frames = {}
+    for i, s in enumerate(seed_list):
+        start = time.perf_counter()
+        cfg_s = RDETrainConfig.validated({**cfg.model_dump(), "seed": s})
+        syn = synthetic_regime_eval(cfg_s, days=days, seed=s, progress=not quiet, regime_set=name)
+        frames[s] = syn.frame
+        results["plots"].append(str(plot_synthetic(syn, out / f"synthetic_regimes_{name}{'' if single else f'_seed{s}'}.png")))
+        entry = {
+            **syn.scores, "test_bars": syn.n_test_bars, "preset": preset, "window": cfg.window, "days": days,
+            "seed": s, "device": device, "target": cfg.target, "horizon": cfg.target_horizon, "features": cfg.features, "max_minutes": cfg.max_minutes,
+            "pooling": cfg.model.pooling, "contrastive": cfg.contrastive,
+            "training": {k: v for k, v in syn.training.items() if k in ("epochs", "stop_reason", "train_seconds", "test")},
+            "kmeans_information_ceilings": syn.ceilings,
+        }
+        if single:
+            results["synthetic"][name] = entry
+            typer.echo(f"synthetic set {name!r} ({syn.n_test_bars} held-out 30-minute bars):")
+            for model in MODELS:
+                r = syn.scores[model]
+                typer.echo(f"  {MODEL_TITLES[model]:20s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}  "
+                           f"mean run {r['mean_run_length']:.1f} (truth {r['true_mean_run_length']:.1f})")
+            typer.echo("  where the information goes (k-means on each stage's input):")
+            for stage, r in syn.ceilings.items():
+                typer.echo(f"    {stage:22s} balanced acc {r['balanced_accuracy']:.3f}  ARI {r['adjusted_rand']:.3f}")
+        else:
+            results["synthetic"].setdefault(name, {"seeds": {}})["seeds"][str(s)] = entry
+            accs = ", ".join(f"{MODEL_TITLES[m]} {syn.scores[m]['balanced_accuracy']:.3f}" for m in MODELS)
+            typer.echo(f"set {name!r} seed {s} ({i + 1}/{len(seed_list)}, {syn.n_test_bars} test bars, "
+                       f"{time.perf_counter() - start:.0f} s): balanced acc {accs}")
+        atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=str))
+    pooled = pooled_comparison(frames, RDE_LABELLINGS, BASELINES, block=block, n_boot=n_boot)
+    results["synthetic"][name]["pooled"] = pooled
+    _print_pooled(name, pooled, MODEL_TITLES)
+
+
+def _print_pooled(name: str, pooled: dict[str, Any], titles: dict[str, str]) -> None:
+    """The pooled comparison of one set as a rich table: a row per labelling, a column per baseline."""
+    from rich.console import Console
+    from rich.table import Table
+
+    bars = sorted(set(pooled["test_bars"].values()))
+    table = Table(title=f"set {name!r}, pooled over seeds {','.join(pooled['seeds'])} ({'/'.join(map(str, bars))} test bars each; "
+                        f"truth's mean run {pooled['true_mean_run_length']:.1f}; blocks of {pooled['block']}, {pooled['n_boot']} resamples)")
+    table.add_column("labelling")
+    table.add_column("bal. acc mean (min)", justify="right")
+    table.add_column("mean run", justify="right")
+    table.caption = (f"minus: the labelling's balanced accuracy minus the baseline's, mean over seeds, [paired block-bootstrap "
+                     f"{pooled['level']:.0%} interval]; above / below: the interval excludes 0; seeds: how many seeds the labelling is above in")
+    for base in pooled["baselines"]:
+        table.add_column(f"minus {titles[base]}")
+    for label, r in [*pooled["labellings"].items(), *pooled["baselines"].items()]:
+        cells = [
+            f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] {v['verdict']}, seeds {v['seeds_above']}/{v['n_seeds']}"
+            for v in r.get("vs", {}).values()
+        ]
+        table.add_row(titles[label], f"{r['mean']:.3f} ({r['min']:.3f})", f"{r['mean_run_length']:.1f}",
+                      *(cells or [""] * len(pooled["baselines"])))
+    Console(width=180).print(table)
 
 
 def _rde_settings_file(path: Optional[Path]) -> dict[str, Any]:

@@ -39,6 +39,9 @@ SYNTHETIC_SETS: dict[str, Callable[..., tuple[pd.DataFrame, pd.Series]]] = {
 
 # The labellings scored against the truth, in the order tables print them.
 MODELS = ("rde", "rde_hmm_filter", "rde_jump_filter", "rde_kmeans_filter", "hmm_forward_filtered", "jump_model_online")
+# The pooled multi-seed comparison (`seed_pool`): the RDE's labellings against the two baselines.
+RDE_LABELLINGS = ("rde", "rde_hmm_filter", "rde_jump_filter", "rde_kmeans_filter")
+BASELINES = ("hmm_forward_filtered", "jump_model_online")
 MODEL_TITLES = {
     "rde": "RDE + k-means",
     "rde_hmm_filter": "RDE + HMM filter",
