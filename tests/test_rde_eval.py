@@ -49,6 +49,18 @@ def test_hmm_forward_filter_never_reads_ahead():
     np.testing.assert_allclose(full.sum(axis=1), 1.0, atol=1e-9)
 
 
+def test_hmm_baseline_keeps_the_best_of_its_em_starts():
+    from algospace.data import make_bars
+
+    bars, _ = generate_regime_bars(days=60, seed=1)
+    obs = baseline_observations(make_bars(bars, 30, "SPY"))
+    z = ((obs - obs.mean()) / obs.std()).to_numpy()[:400]
+    singles = [fit_hmm(z, 4, seed=s, n_init=1).score(z) for s in range(1, 5)]
+    best = fit_hmm(z, 4, seed=1, n_init=4).score(z)
+    assert singles[0] < max(singles)  # on this data the first start is not the best one
+    assert best == max(singles)  # the restarts are seeds seed..seed+n_init-1; the best likelihood is kept
+
+
 def test_eval_cli_writes_results_and_plot(tmp_path):
     out = tmp_path / "eval"
     settings = tmp_path / "rde.yaml"  # --config: training settings over the preset; --pooling overrides one model field

@@ -31,12 +31,28 @@ def baseline_observations(bars_30m: pd.DataFrame) -> pd.DataFrame:
     return obs.dropna()
 
 
-def fit_hmm(train_obs: np.ndarray, n_states: int, seed: int = 0):  # -> hmmlearn.hmm.GaussianHMM
+HMM_RESTARTS = 5  # EM starts per fit; the best training log-likelihood wins
+
+
+def fit_hmm(train_obs: np.ndarray, n_states: int, seed: int = 0, n_init: int = HMM_RESTARTS):  # -> hmmlearn.hmm.GaussianHMM
+    """Gaussian HMM (full covariance) by EM from `n_init` starts; the fit with the highest
+    training log-likelihood is kept.
+
+    A single EM start lands in a poor local optimum on some data (on the basic synthetic set one
+    start scored 0.76 and 0.81 balanced accuracy where the best start scores 0.98): a baseline
+    that fails by bad luck would flatter whatever is compared with it. hmmlearn has no `n_init`,
+    hence the loop; the choice reads the training observations only.
+    """
     from hmmlearn.hmm import GaussianHMM
 
-    model = GaussianHMM(n_components=n_states, covariance_type="full", n_iter=200, random_state=seed, tol=1e-4)
-    model.fit(train_obs)
-    return model
+    best, best_ll = None, -np.inf
+    for i in range(max(1, n_init)):
+        model = GaussianHMM(n_components=n_states, covariance_type="full", n_iter=200, random_state=seed + i, tol=1e-4)
+        model.fit(train_obs)
+        ll = model.score(train_obs)
+        if np.isfinite(ll) and ll > best_ll:
+            best, best_ll = model, ll
+    return best if best is not None else model
 
 
 def forward_filter(model, obs: np.ndarray) -> np.ndarray:
