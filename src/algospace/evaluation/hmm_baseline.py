@@ -7,6 +7,10 @@ smoothing), which looks ahead. We fit with hmmlearn, then run the forward filter
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
@@ -31,6 +35,23 @@ def baseline_observations(bars_30m: pd.DataFrame) -> pd.DataFrame:
     return obs.dropna()
 
 
+@contextmanager
+def quiet_em() -> Iterator[None]:
+    """Silence hmmlearn's "Model is not converging" warnings while fitting.
+
+    EM logs one whenever the log-likelihood moves down by more than sqrt(machine epsilon), which
+    near convergence is rounding noise (deltas of 1e-5..1e-2 on likelihoods of 1e4): dozens of
+    lines per evaluation that say nothing about the fit. Errors still come through.
+    """
+    logger = logging.getLogger("hmmlearn.base")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 HMM_RESTARTS = 5  # EM starts per fit; the best training log-likelihood wins
 
 
@@ -48,7 +69,8 @@ def fit_hmm(train_obs: np.ndarray, n_states: int, seed: int = 0, n_init: int = H
     best, best_ll = None, -np.inf
     for i in range(max(1, n_init)):
         model = GaussianHMM(n_components=n_states, covariance_type="full", n_iter=200, random_state=seed + i, tol=1e-4)
-        model.fit(train_obs)
+        with quiet_em():
+            model.fit(train_obs)
         ll = model.score(train_obs)
         if np.isfinite(ll) and ll > best_ll:
             best, best_ll = model, ll

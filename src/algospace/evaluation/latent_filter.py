@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from algospace.errors import InputError
-from algospace.evaluation.hmm_baseline import fit_hmm, forward_filter
+from algospace.evaluation.hmm_baseline import fit_hmm, forward_filter, quiet_em
 from algospace.evaluation.jump_baseline import DEFAULT_JUMP_PENALTY, fit_jump_model, online_states
 
 
@@ -49,7 +49,8 @@ def kmeans_hmm(z: np.ndarray, n_states: int, seed: int = 0):  # -> hmmlearn.hmm.
     model.transmat_ = np.full((n_states, n_states), 0.1 / max(1, n_states - 1)) + np.eye(n_states) * (0.9 - 0.1 / max(1, n_states - 1))
     model.means_ = km.cluster_centers_
     model.covars_ = np.repeat(tied[None], n_states, axis=0)
-    return model.fit(z)
+    with quiet_em():
+        return model.fit(z)
 
 
 class LatentRegimeFilter:
