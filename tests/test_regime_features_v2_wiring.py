@@ -58,6 +58,11 @@ def test_engine_reads_v2_features_built_from_minutes(engine_v2, minutes: pd.Data
     feats = session_features(engine_v2.feature_spec, minutes, "SPY")
     vectors = engine_v2.regime_series(feats)
     assert vectors.shape[1] == 8 and np.isfinite(vectors.to_numpy()).all()
+    # given the 1-minute bars themselves, the engine builds the same features (minutes included)
+    pd.testing.assert_frame_equal(engine_v2.features(minutes), feats)
+    pd.testing.assert_frame_equal(engine_v2.regime_series(minutes), vectors)
+    with pytest.raises(InputError, match="1-minute bars"):  # 30-minute bars hold no minutes to read
+        engine_v2.regime_series(make_bars(minutes, 30, "SPY"))
 
 
 def test_runtime_feeds_the_v2_stream_with_minutes_and_matches_batch(engine_v2, minutes: pd.DataFrame) -> None:  # noqa: ANN001

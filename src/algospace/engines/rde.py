@@ -302,12 +302,13 @@ class RegimeDetectionEngine:
         """Ticks or bars (1- to 30-minute) -> the 155 features under this artifact's fitted spec.
 
         The 30-minute bars follow the sessions of the data's own instrument (`attrs`), else
-        the one the artifact was trained on.
+        the one the artifact was trained on. A version-2 spec also reads the 1-minute bars inside
+        each 30-minute bar, so it needs ticks or 1-minute bars (coarser bars: InputError saying so).
         """
-        from algospace.data import session_bars
+        from algospace.features.regime.inputs import session_features
 
         instrument = data_instrument(None, bars) if isinstance(bars, pd.DataFrame) else None
-        return self.feature_spec.transform(session_bars(bars, 30, instrument or self.training.get("instrument")))
+        return session_features(self.feature_spec, bars, instrument or self.training.get("instrument"))
 
     def regime_series(self, bars_or_features: pd.DataFrame, window: int | None = None, batch_size: int = 256) -> pd.DataFrame:
         """The regime vector at every bar with a full causal window (window ending at that bar).
