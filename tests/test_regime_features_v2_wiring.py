@@ -65,6 +65,19 @@ def test_engine_reads_v2_features_built_from_minutes(engine_v2, minutes: pd.Data
         engine_v2.regime_series(make_bars(minutes, 30, "SPY"))
 
 
+def test_core_data_gives_a_v2_rde_its_minutes(engine_v2, minutes: pd.DataFrame) -> None:  # noqa: ANN001
+    from algospace.training.core_data import prepare_core_data, regime_at
+
+    data = prepare_core_data(minutes, engine_v2, RiskManager(MRMSModel(MRMSConfig()).eval()), instrument="SPY")
+    vectors = engine_v2.regime_series(minutes, batch_size=1).to_numpy(np.float32)  # one window a call, as core data
+    regime = data.inputs["regime"]
+    assert regime.shape[1] == 8 and np.isfinite(regime).all() and len(regime) > 0
+    # every row's regime vector is, bit for bit, one of the engine's vectors built from the minutes
+    assert all((vectors == row).all(axis=1).any() for row in regime)
+    with pytest.raises(InputError, match="1-minute bars"):
+        regime_at(engine_v2, make_bars(minutes, 30, "SPY"), np.array([0]))
+
+
 def test_runtime_feeds_the_v2_stream_with_minutes_and_matches_batch(engine_v2, minutes: pd.DataFrame) -> None:  # noqa: ANN001
     torch.manual_seed(0)
     core = DecisionCore(DecisionCoreModel(CoreConfig()).eval(), None, torch.device("cpu"), threshold=0.0)

@@ -203,7 +203,7 @@ class CoreSubject(Subject):
         sigs = data.signals
         frames = data.core_frames()
         m30, m5, lvn, pos30, ok = core_inputs(frames, sigs.times)
-        regime = regime_at(rde, m.bars_30m, pos30)
+        regime = regime_at(rde, m.bars_30m, pos30, data.frame)
         ok &= np.isfinite(regime).all(axis=1) & np.isfinite(sigs.vectors).all(axis=1)
         rows = np.flatnonzero(ok)
         arrays = (m30, m5, regime, lvn, sigs.vectors)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algospace.errors import DataError
+from algospace.errors import DataError, InputError
 
 SPLITS = ("train", "val", "test")
 INPUT_NAMES = ("m30", "m5", "regime", "lvn", "synergy")
@@ -63,14 +63,19 @@ def fresh_rooms(account_config: Any) -> tuple[float, float]:
     return float(account_config.daily_loss_limit), float(account_config.max_loss)
 
 
-def regime_at(engine: Any, bars_30m: pd.DataFrame, pos30: np.ndarray) -> np.ndarray:
+def regime_at(engine: Any, bars_30m: pd.DataFrame, pos30: np.ndarray, data: pd.DataFrame | None = None) -> np.ndarray:
     """(N, 8) regime vectors at the 30-minute bars `pos30` (NaN where the RDE has no full window).
 
     One window per call, as the runtime asks (`get_regime_vector`): a batched call may round
     differently (oneDNN ~1e-7), so this way the core is trained and evaluated on the very
     vectors, to the last bit, that the runtime computes with the same backend (`engines.rde_backend`).
+    An RDE whose feature spec reads 1-minute bars (version 2) is given `data`, the ticks or
+    1-minute bars the 30-minute bars were built from.
     """
-    series = engine.regime_series(bars_30m, batch_size=1)
+    reads_minutes = getattr(engine.feature_spec, "needs_minute_bars", False)
+    if reads_minutes and data is None:
+        raise InputError("This RDE's feature spec (version 2) reads 1-minute bars; pass the ticks or 1-minute bars as `data`.")
+    series = engine.regime_series(data if reads_minutes else bars_30m, batch_size=1)
     vec = series.reindex(bars_30m.index).to_numpy(np.float64)  # one row per 30-minute bar
     out = np.full((len(pos30), vec.shape[1]), np.nan)
     ok = pos30 >= 0
@@ -122,7 +127,7 @@ def prepare_core_data(bars: pd.DataFrame | str, rde: Any, risk_manager: Any, tra
     paths = build_paths(market.bars, sigs, market.instrument, market.calendar, risk_manager.sim_config)
     frames = core_frames(market.bars_5m, market.bars_30m)
     m30, m5, lvn, pos30, ok = core_inputs(frames, sigs.times)
-    regime = regime_at(rde, market.bars_30m, pos30)
+    regime = regime_at(rde, market.bars_30m, pos30, frame)
     ok &= np.isfinite(regime).all(axis=1) & paths.valid
     counts: dict[str, Any] = {"signals": len(sigs), "warmup_or_invalid": int((~ok).sum())}
     rows = np.flatnonzero(ok)
