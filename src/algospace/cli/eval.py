@@ -176,6 +176,7 @@ def _synthetic_set(results: dict[str, Any], name: str, cfg: Any, seed_list: list
 def _print_pooled(name: str, pooled: dict[str, Any], titles: dict[str, str]) -> None:
     """The pooled comparison of one set as a rich table: a row per labelling, a column per baseline."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     bars = sorted(set(pooled["test_bars"].values()))
@@ -184,8 +185,9 @@ def _print_pooled(name: str, pooled: dict[str, Any], titles: dict[str, str]) -> 
     table.add_column("labelling")
     table.add_column("bal. acc mean (min)", justify="right")
     table.add_column("mean run", justify="right")
-    table.caption = (f"minus: the labelling's balanced accuracy minus the baseline's, mean over seeds, [paired block-bootstrap "
-                     f"{pooled['level']:.0%} interval]; above / below: the interval excludes 0; seeds: how many seeds the labelling is above in")
+    table.caption = escape(f"minus: the labelling's balanced accuracy minus the baseline's, mean over seeds, [paired block-bootstrap "
+                           f"{pooled['level']:.0%} interval]; above / below: the interval excludes 0; seeds: how many seeds "
+                           "the labelling is above in")  # escaped: rich would read "[paired ...]" as markup and drop it
     for base in pooled["baselines"]:
         table.add_column(f"minus {titles[base]}")
     for label, r in [*pooled["labellings"].items(), *pooled["baselines"].items()]:
@@ -194,7 +196,7 @@ def _print_pooled(name: str, pooled: dict[str, Any], titles: dict[str, str]) -> 
             for v in r.get("vs", {}).values()
         ]
         table.add_row(titles[label], f"{r['mean']:.3f} ({r['min']:.3f})", f"{r['mean_run_length']:.1f}",
-                      *(cells or [""] * len(pooled["baselines"])))
+                      *(escape(c) for c in cells or [""] * len(pooled["baselines"])))
     Console(width=180).print(table)
 
 
