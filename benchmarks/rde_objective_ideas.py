@@ -119,6 +119,17 @@ def readouts(vectors: pd.DataFrame, truth: pd.Series, val_start: pd.Timestamp, t
     return {name: regime_scores(y, np.asarray(pred)) for name, pred in labels.items()}
 
 
+def baseline_scores(bars: pd.DataFrame, truth: pd.Series, val_start: pd.Timestamp, test_start: pd.Timestamp,
+                    k: int, seed: int) -> dict[str, dict[str, float]]:
+    """The forward-filtered HMM and the online jump model on the bars' own observations, scored on the test bars."""
+    states = baseline_states(session_bars(bars, 30, "SPY"), val_start, k, seed=seed)
+    ref = {}
+    for name in ("hmm", "jump"):
+        pred = states[name].loc[states[name].index >= test_start]
+        ref[name] = regime_scores(truth.reindex(pred.index).to_numpy(), pred.to_numpy().astype(int))
+    return ref
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="basic,hard")
@@ -143,11 +154,7 @@ def main() -> None:
             base = base_data(bars, option_config("mean", args.window, args.epochs, seed, args.minutes), args.feature_version)
             val_start, test_start = base.boundaries["val"], base.boundaries["test"]
             k = int(truth.nunique())
-            states = baseline_states(session_bars(bars, 30, "SPY"), val_start, k, seed=seed)
-            ref = {}
-            for name in ("hmm", "jump"):
-                pred = states[name].loc[states[name].index >= test_start]
-                ref[name] = regime_scores(truth.reindex(pred.index).to_numpy(), pred.to_numpy().astype(int))
+            ref = baseline_scores(bars, truth, val_start, test_start, k, seed)
             truth_run = regime_scores(truth.loc[truth.index >= test_start].to_numpy(), truth.loc[truth.index >= test_start].to_numpy())
             print(f"[{set_name} seed {seed}] data {time.time() - t0:.0f}s; HMM {ref['hmm']['balanced_accuracy']:.3f} "
                   f"jump {ref['jump']['balanced_accuracy']:.3f} truth run {truth_run['mean_run_length']:.1f}", flush=True)

@@ -33,11 +33,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rde_objective_ideas import SYNTHETIC_SETS, base_data, option_config, readouts, vectors_of, with_horizon
+from rde_objective_ideas import SYNTHETIC_SETS, base_data, baseline_scores, option_config, readouts, vectors_of, with_horizon
 
-from algospace.data.session_bars import session_bars
-from algospace.evaluation.causal_baselines import baseline_states
-from algospace.evaluation.metrics import regime_scores
 from algospace.training.rde import RDEData, fit_rde
 from algospace.training.rde_config import RDETrainConfig
 
@@ -90,11 +87,7 @@ def main() -> None:
         base = base_data(bars, base_cfg, args.features)
         val_start, test_start = base.boundaries["val"], base.boundaries["test"]
         k = int(truth.nunique())
-        states = baseline_states(session_bars(bars, 30, "SPY"), val_start, k, seed=seed)
-        ref = {}
-        for name in ("hmm", "jump"):
-            pred = states[name].loc[states[name].index >= test_start]
-            ref[name] = regime_scores(truth.reindex(pred.index).to_numpy(), pred.to_numpy().astype(int))["balanced_accuracy"]
+        ref = {name: r["balanced_accuracy"] for name, r in baseline_scores(bars, truth, val_start, test_start, k, seed).items()}
         print(f"{args.set} seed {seed} features v{args.features}: HMM {ref['hmm']:.3f} jump {ref['jump']:.3f}", flush=True)
         for name, text in runs:
             overrides = json.loads(text)
