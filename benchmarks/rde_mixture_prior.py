@@ -1,4 +1,6 @@
-"""Does a Gaussian-mixture prior (VaDE, Jiang et al. 2017) make the RDE's latent cluster into regimes?
+"""Training-loss experiments for the RDE: does a mixture prior or recency truncation make its latent cluster into regimes?
+
+First, a Gaussian-mixture prior (VaDE, Jiang et al. 2017).
 
 The inference path is the package's RegimeVAE (small grid size, next target, attention pooling);
 only the training loss changes: KL(q(z|x) || sum_k pi_k N(mu_k, diag s_k^2)) with a learned
@@ -14,8 +16,15 @@ control.
 
     PYTHONPATH=src python benchmarks/rde_mixture_prior.py --seeds 0 --runs N=0:3.1,K4=4:3.1,K8=8:3.1
 
-Each run is name=K:beta; beta 3.1 on the per-column KL equals the package's 0.01 on the
-summed KL. docs/rde.md has the results (no gain: not adopted).
+Each run is name=K:beta[:truncation]; beta 3.1 on the per-column KL equals the package's 0.01
+on the summed KL. A third field p (second experiment, K = 0) truncates each training window with
+probability p to its last 12..T bars (the older ones masked as padding): "recency dropout",
+which asks the encoder to read the regime from recent bars.
+
+    PYTHONPATH=src python benchmarks/rde_mixture_prior.py --features 2 --seeds 0,7 \\
+        --runs N=0:3.1,T50=0:3.1:0.5,T100=0:3.1:1.0
+
+docs/rde.md has the results (no gain from either: not adopted).
 """
 
 from __future__ import annotations
@@ -54,7 +63,10 @@ class MixturePrior(nn.Module):
         return torch.logsumexp(self.component_log_prob(z), 1)
 
 
-def train(x: torch.Tensor, y: torch.Tensor, model: RegimeVAE, prior: MixturePrior | None, beta: float, epochs: int, seed: int) -> None:
+def train(x: torch.Tensor, y: torch.Tensor, model: RegimeVAE, prior: MixturePrior | None, beta: float, epochs: int, seed: int,
+          truncation: float = 0.0) -> None:
+    """`truncation` p: each training window, with probability p, keeps only its last L bars (L uniform in
+    12..T; the older bars are masked as padding), so the encoder must read a regime from recent bars."""
     gen = torch.Generator().manual_seed(seed)
     params = list(model.parameters()) + (list(prior.parameters()) if prior is not None else [])
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
@@ -64,7 +76,13 @@ def train(x: torch.Tensor, y: torch.Tensor, model: RegimeVAE, prior: MixturePrio
         model.train()
         order = torch.randperm(len(x), generator=gen)
         for rows in order.split(64):
-            mu, log_var, recon = model(x[rows])
+            mask = None
+            if truncation > 0:
+                t = x.shape[1]
+                keep = torch.randint(12, t + 1, (len(rows),), generator=gen)
+                keep = torch.where(torch.rand(len(rows), generator=gen) < truncation, keep, torch.full_like(keep, t))
+                mask = torch.arange(t)[None, :] < (t - keep)[:, None]  # (B, T) True: padding (the oldest bars)
+            mu, log_var, recon = model(x[rows], mask)
             rec = F.mse_loss(recon, y[rows], reduction="none").mean(-1)
             z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
             log_q = (-0.5 * (((z - mu) ** 2) / log_var.exp() + log_var + math.log(2 * math.pi))).sum(-1)
@@ -96,12 +114,13 @@ def main() -> None:
         x, y = torch.from_numpy(data.windows["train"]), torch.from_numpy(data.targets["train"])
         for run in args.runs.split(","):
             name, spec = run.split("=")
-            n_comp, beta = int(spec.split(":")[0]), float(spec.split(":")[1])
+            parts = spec.split(":")
+            n_comp, beta, truncation = int(parts[0]), float(parts[1]), float(parts[2]) if len(parts) > 2 else 0.0
             torch.manual_seed(seed)
             model = RegimeVAE(model_config(cfg, base.features.shape[1]))
             prior = MixturePrior(n_comp, model.config.latent_dim) if n_comp > 0 else None
             t0 = time.time()
-            train(x, y, model, prior, beta, args.epochs, seed)
+            train(x, y, model, prior, beta, args.epochs, seed, truncation)
             vectors = vectors_of(model, base.features, cfg.window)
             scores = readouts(vectors, truth, val_start, test_start, k, seed)
             if prior is not None and n_comp == k:
@@ -109,7 +128,7 @@ def main() -> None:
                 with torch.no_grad():
                     labels = prior.component_log_prob(torch.from_numpy(test.to_numpy())).argmax(1).numpy()
                 scores["prior"] = regime_scores(truth.reindex(test.index).to_numpy(), np.asarray(labels))
-            row = {"set": args.set, "seed": seed, "name": name, "components": n_comp, "beta": beta, "train_s": round(time.time() - t0),
+            row = {"set": args.set, "seed": seed, "name": name, "components": n_comp, "beta": beta, "truncation": truncation, "train_s": round(time.time() - t0),
                    "scores": {r: [round(v["balanced_accuracy"], 3), round(v["mean_run_length"], 1)] for r, v in scores.items()}}
             with open(args.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
